@@ -1,0 +1,1 @@
+"""clientbase's Dagster code location: extraction, the dbt build, checks, serving."""
