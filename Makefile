@@ -1,0 +1,51 @@
+# clientbase — the two commands people and scripts rely on: `make demo` and `make test`.
+# Everything else here is a building block of those two.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SIZE ?= M
+SEED ?= 42
+
+export CLIENTBASE_DATA_DIR ?= $(CURDIR)/data
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: setup demo demo-cdnow test lint test-browser test-spark dev benchmark clean
+
+# The virtual environment is rebuilt only when pyproject.toml changes.
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+setup: $(BIN)/.installed
+	@mkdir -p $(DAGSTER_HOME)
+
+## Generate the demo retailer (size M, ~50k people), run extraction -> dbt build -> checks ->
+## publish, and print a summary.
+demo: setup
+	$(BIN)/clientbase demo --size $(SIZE) --seed $(SEED)
+
+## The same pipeline on the real CDNOW transactions shipped with the lifetimes package.
+demo-cdnow: setup
+	$(BIN)/clientbase demo-cdnow
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/sqlfluff lint dbt_project --processes 2
+
+## Lint, then the whole test suite (definitions, unit, end-to-end on generated size-S data).
+test: lint
+	$(BIN)/python -m pytest
+
+## Start the Dagster UI on the demo warehouse.
+dev: setup
+	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+
+benchmark: setup
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf data/landing data/raw data/warehouse.duckdb data/serving data/exports data/reports \
+		dbt_project/target dbt_project/logs $(DAGSTER_HOME)
