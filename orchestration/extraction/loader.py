@@ -1,0 +1,696 @@
+"""Load landing files into the Parquet raw zone: read, validate, quarantine, write atomically.
+
+Plain Python + DuckDB (no Dagster), so the CLI, the Dagster assets and the tests share it.
+
+How a load works, for one table and a list of partition days:
+1. Python reads each file's bytes and splits them into lines (see `_read_file` for why Python
+   and not DuckDB's CSV reader), counting newline-terminated lines independently.
+2. One DuckDB query over all the lines of many days parses CSV fields / JSON keys and applies
+   the rules of `schemas.py`, giving each line either no reason (loaded) or the first rule it
+   breaks (quarantined).
+3. Two COPY ... PARTITION_BY statements write the loaded rows and the quarantined rows into a
+   temporary folder; the row counts are read back from those files and checked against the
+   line counts of step 1; then every partition file is moved into place with os.replace.
+Days with no landing file still get an (empty) Parquet file, so dbt's raw views always find
+files with the full column list.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import logging
+import os
+import shutil
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from orchestration.extraction.schemas import (
+    DATE_FORMATS,
+    DATE_PATTERN,
+    LOCAL_TIMESTAMP_FORMATS,
+    LOCAL_TIMESTAMP_PATTERN,
+    PARTITION_COLUMN,
+    TIMESTAMP_FORMATS,
+    TIMESTAMP_PATTERN,
+    TableSchema,
+    get_table,
+    tables_of,
+)
+
+log = logging.getLogger(__name__)
+
+QUARANTINE_DIR_NAME = "_quarantine"
+PART_FILE = "part-0.parquet"
+# Temporary files never end in .parquet, so a dbt build globbing `**/*.parquet` at the same
+# moment can't see a half-written partition.
+TMP_EXTENSION = "parquet.tmp"
+# Days are read and validated together until their files add up to this many bytes; then the
+# batch is written and the next one starts. Bounds memory on a multi-year backfill while keeping
+# the number of DuckDB queries small (size L web events: ~60 days per query).
+DEFAULT_BATCH_BYTES = int(os.environ.get("CLIENTBASE_EXTRACT_BATCH_BYTES", 256 * 1024 * 1024))
+
+# RFC 4180 fields. A line is parsed with the regex only when it contains a quote; most lines
+# take the plain string_split path. The leading comma (prepended to the line) makes every match
+# consume one separator, so empty fields are never skipped as empty regex matches.
+_CSV_FIELD = r',("(?:[^"]|"")*"|[^,"]*)'
+_CSV_LINE = r'(?:"(?:[^"]|"")*"|[^,"]*)(?:,(?:"(?:[^"]|"")*"|[^,"]*))*'
+
+
+class ExtractionError(RuntimeError):
+    """A load could not be completed (row conservation broken, unreadable folder...)."""
+
+
+@dataclass
+class LoadResult:
+    """What one load did; Dagster shows it as materialisation metadata."""
+
+    system: str
+    table: str
+    partitions: list[str] = field(default_factory=list)  # days written ([] for a snapshot)
+    files: list[str] = field(default_factory=list)  # landing files read, relative to landing
+    rows_read: int = 0  # data lines read (CSV header excluded)
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    rows_by_partition: dict[str, int] = field(default_factory=dict)  # loaded rows per day
+
+    @property
+    def key(self) -> str:
+        return f"{self.system}__{self.table}"
+
+    @property
+    def quarantine_share(self) -> float:
+        return self.rows_quarantined / self.rows_read if self.rows_read else 0.0
+
+    @property
+    def is_conserved(self) -> bool:
+        return self.rows_read == self.rows_loaded + self.rows_quarantined
+
+    def merge(self, other: LoadResult) -> LoadResult:
+        if (other.system, other.table) != (self.system, self.table):
+            raise ValueError(f"cannot merge {other.key} into {self.key}")
+        reasons = Counter(self.quarantine_reasons)
+        reasons.update(other.quarantine_reasons)
+        return LoadResult(
+            system=self.system,
+            table=self.table,
+            partitions=self.partitions + other.partitions,
+            files=self.files + other.files,
+            rows_read=self.rows_read + other.rows_read,
+            rows_loaded=self.rows_loaded + other.rows_loaded,
+            rows_quarantined=self.rows_quarantined + other.rows_quarantined,
+            quarantine_reasons=dict(reasons.most_common()),
+            rows_by_partition={**self.rows_by_partition, **other.rows_by_partition},
+        )
+
+    def summary(self) -> str:
+        span = (
+            f"{self.partitions[0]}..{self.partitions[-1]} ({len(self.partitions)} days)"
+            if self.partitions
+            else "snapshot"
+        )
+        return (
+            f"{self.key} {span}: {len(self.files)} files, {self.rows_read} rows read, "
+            f"{self.rows_loaded} loaded, {self.rows_quarantined} quarantined"
+            + (f" {self.quarantine_reasons}" if self.quarantine_reasons else "")
+        )
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def raw_table_dir(raw_dir: Path, schema: TableSchema) -> Path:
+    return Path(raw_dir) / schema.system / schema.table
+
+
+def quarantine_table_dir(raw_dir: Path, schema: TableSchema) -> Path:
+    return Path(raw_dir) / QUARANTINE_DIR_NAME / schema.system / schema.table
+
+
+def raw_partition_file(raw_dir: Path, schema: TableSchema, day: str | None) -> Path:
+    base = raw_table_dir(raw_dir, schema)
+    return base / PART_FILE if day is None else base / f"{PARTITION_COLUMN}={day}" / PART_FILE
+
+
+def quarantine_partition_file(raw_dir: Path, schema: TableSchema, day: str | None) -> Path:
+    base = quarantine_table_dir(raw_dir, schema)
+    return base / PART_FILE if day is None else base / f"{PARTITION_COLUMN}={day}" / PART_FILE
+
+
+def landing_file(landing_dir: Path, schema: TableSchema, day: str | None) -> Path:
+    base = Path(landing_dir) / schema.system
+    return base / schema.file_name if day is None else base / day / schema.file_name
+
+
+def discover_days(landing_dir: Path, system: str) -> list[str]:
+    """The YYYY-MM-DD folders present under landing/<system>/ (other names are ignored)."""
+    base = Path(landing_dir) / system
+    if not base.is_dir():
+        return []
+    days = []
+    for child in base.iterdir():
+        if child.is_dir() and _is_day(child.name):
+            days.append(child.name)
+    return sorted(days)
+
+
+def _is_day(name: str) -> bool:
+    try:
+        return date.fromisoformat(name).isoformat() == name
+    except ValueError:
+        return False
+
+
+def _normalise_days(days: Iterable[str | date]) -> list[str]:
+    out = set()
+    for d in days:
+        text = d.isoformat() if isinstance(d, date) else str(d)
+        if not _is_day(text):
+            raise ValueError(f"partition day {text!r} is not a YYYY-MM-DD date")
+        out.add(text)
+    return sorted(out)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass
+class _FileLines:
+    source_file: str
+    partition: str | None
+    line_no: pa.Array
+    text: pa.Array
+    pre_reason: pa.Array
+    lines_read: int  # counted from the bytes, independently of the split above
+
+
+def _read_file(path: Path, rel: str, partition: str | None, schema: TableSchema) -> _FileLines:
+    """Split one landing file into numbered lines, flagging lines that are not valid UTF-8.
+
+    Why Python and not DuckDB's readers for this step: read_csv can keep rejected lines
+    (store_rejects) but gives no line number for the rows it accepts, and read_json has no
+    reject store at all (ignore_errors drops broken lines silently). The raw zone needs
+    `_source_line` for every row and a reason for every rejected line, so the lines are split
+    here - at C speed for the common all-valid file (one bytes.decode + Arrow split_pattern),
+    line by line only for a file that contains invalid UTF-8 - and all parsing and validation
+    then happens in one vectorised DuckDB query.
+    """
+    data = path.read_bytes()
+    # Independent count for the conservation check: newline-terminated lines plus an
+    # unterminated last line.
+    physical = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+
+    if text is not None:
+        lines = pc.split_pattern(pa.array([text], pa.large_string()), "\n").flatten()
+        if text.endswith("\n") or not text:
+            lines = lines.slice(0, len(lines) - 1)
+        reasons = pa.nulls(len(lines), pa.string())
+    else:
+        raw_lines = data.split(b"\n")
+        if data.endswith(b"\n"):
+            raw_lines.pop()
+        texts, flags = [], []
+        for raw in raw_lines:
+            try:
+                texts.append(raw.decode("utf-8"))
+                flags.append(None)
+            except UnicodeDecodeError:
+                # Keep the bytes visible in the quarantine (\xNN escapes) for the steward.
+                texts.append(raw.decode("utf-8", "backslashreplace"))
+                flags.append("invalid_utf8")
+        lines = pa.array(texts, pa.large_string())
+        reasons = pa.array(flags, pa.string())
+
+    first_line = 1
+    if schema.format == "csv":
+        physical = max(physical - 1, 0)  # the header is not a data line
+        if len(lines):
+            header_problem = _check_header(lines[0].as_py(), reasons[0].as_py(), schema)
+            lines, reasons = lines.slice(1), reasons.slice(1)
+            first_line = 2
+            if header_problem:
+                log.warning("%s: %s; all its lines are quarantined", rel, header_problem)
+                reasons = pa.array([header_problem] * len(lines), pa.string())
+
+    line_no = pa.array(range(first_line, first_line + len(lines)), pa.int64())
+    return _FileLines(rel, partition, line_no, lines, reasons, physical)
+
+
+def _check_header(header: str, flag: str | None, schema: TableSchema) -> str | None:
+    if flag:
+        return "header_mismatch"
+    found = next(csv.reader([header.rstrip("\r")]), [])
+    if found != schema.column_names:
+        return "header_mismatch"
+    return None
+
+
+# --------------------------------------------------------------------------- validation SQL
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _list(values: Sequence[str]) -> str:
+    return "[" + ", ".join(_lit(v) for v in values) + "]"
+
+
+_TIME_RULES = {
+    "timestamp": (TIMESTAMP_PATTERN, TIMESTAMP_FORMATS, "bad_timestamp"),
+    "date": (DATE_PATTERN, DATE_FORMATS, "bad_date"),
+    "local_timestamp": (LOCAL_TIMESTAMP_PATTERN, LOCAL_TIMESTAMP_FORMATS, "bad_timestamp"),
+}
+
+
+def _value_rules(schema: TableSchema) -> list[tuple[str, str]]:
+    """(condition that breaks a rule, reason) pairs over the extracted columns, in order:
+    every required column first, then formats, numbers and enums column by column."""
+    rules: list[tuple[str, str]] = []
+    for col in schema.columns:
+        if col.required:
+            missing = f"nullif(trim({_q(col.name)}), '') is null"
+            rules.append((missing, f"missing_required:{col.name}"))
+    for col in schema.columns:
+        v = f"trim({_q(col.name)})"
+        present = f"nullif({v}, '') is not null"
+        if col.kind in ("timestamp", "date", "local_timestamp"):
+            pattern, formats, reason = _TIME_RULES[col.kind]
+            ok = (
+                f"regexp_full_match({v}, {_lit(pattern)}) "
+                f"and try_strptime({v}, {_list(formats)}) is not null"
+            )
+            rules.append((f"{present} and not ({ok})", f"{reason}:{col.name}"))
+        elif col.kind in ("amount", "quantity"):
+            number = f"try_cast({v} as double)"
+            not_number = f"{present} and not coalesce(isfinite({number}), false)"
+            rules.append((not_number, f"not_a_number:{col.name}"))
+            if col.kind == "amount":
+                rules.append((f"{present} and {number} < 0", f"negative_amount:{col.name}"))
+            else:
+                rules.append((f"{present} and {number} <= 0", f"non_positive_quantity:{col.name}"))
+        elif col.kind in ("enum", "boolean"):
+            allowed = _list([value.lower() for value in col.values])
+            rules.append(
+                (f"{present} and not list_contains({allowed}, lower({v}))", f"bad_enum:{col.name}")
+            )
+    return rules
+
+
+def _classify_sql(schema: TableSchema) -> str:
+    """One query over the `lines` relation: the landing columns as VARCHAR plus `reason`."""
+    names = schema.column_names
+    if schema.format == "csv":
+        fields = f"""
+            case
+                when pre_reason is not null or trim(text) = '' then null
+                when not contains(text, '"') then string_split(text, ',')
+                when regexp_full_match(text, {_lit(_CSV_LINE)}) then list_transform(
+                    regexp_extract_all(',' || text, {_lit(_CSV_FIELD)}, 1),
+                    lambda f: case when starts_with(f, '"') then replace(f[2:-2], '""', '"') else f end
+                )
+            end"""
+        structure = f"""
+            case
+                when pre_reason is not null then pre_reason
+                when trim(text) = '' then 'blank_line'
+                when fields is null then 'malformed_csv_quoting'
+                when len(fields) <> {len(names)} then 'wrong_column_count'
+            end"""
+        parsed = f"select *, {fields} as fields from lines_clean"
+    else:
+        paths = _list([f'$."{name}"' for name in names])
+        parsed = f"""
+            select *,
+                case when json_kind = 'OBJECT' then json_extract_string(text, {paths}) end as fields
+            from (
+                select *,
+                    case when pre_reason is null and json_valid(text) then json_type(text) end
+                        as json_kind
+                from lines_clean
+            )"""
+        structure = """
+            case
+                when pre_reason is not null then pre_reason
+                when trim(text) = '' then 'blank_line'
+                when json_kind is null then 'invalid_json'
+                when json_kind <> 'OBJECT' then 'not_a_json_object'
+            end"""
+
+    columns = ",\n".join(
+        f"nullif(fields[{i}], '') as {_q(name)}" for i, name in enumerate(names, start=1)
+    )
+    rules = "\n".join(f"when {cond} then {_lit(reason)}" for cond, reason in _value_rules(schema))
+    return f"""
+        with lines_clean as (
+            -- CRLF files: drop the carriage return the \\n split leaves behind
+            select file_id, line_no, pre_reason,
+                case when suffix(text, chr(13)) then left(text, length(text) - 1) else text end
+                    as text
+            from lines
+        ),
+        parsed as ({parsed}),
+        valued as (
+            select file_id, line_no, text, {structure} as structural_reason,
+                {columns}
+            from parsed
+        )
+        select file_id, line_no, text,
+            coalesce(structural_reason, case {rules} end) as reason,
+            {", ".join(_q(n) for n in names)}
+        from valued
+    """
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(
+        config={
+            "threads": int(os.environ.get("CLIENTBASE_DUCKDB_THREADS", "2")),
+            "memory_limit": os.environ.get("CLIENTBASE_DUCKDB_MEMORY_LIMIT", "4GB"),
+            "preserve_insertion_order": False,
+        }
+    )
+    con.execute("set TimeZone = 'UTC'")
+    con.execute("set enable_progress_bar = false")
+    return con
+
+
+def _loaded_select(schema: TableSchema, where: str) -> str:
+    cols = ", ".join(f"cast(c.{_q(n)} as varchar) as {_q(n)}" for n in schema.column_names)
+    part = f", f.partition_date as {PARTITION_COLUMN}" if schema.daily else ""
+    return f"""
+        select {cols},
+            cast(f.source_file as varchar) as _source_file,
+            cast(c.line_no as bigint) as _source_line,
+            cast($loaded_at as timestamptz) as _loaded_at{part}
+        from classified c join files f using (file_id)
+        where {where}
+        order by f.partition_date, f.source_file, c.line_no
+    """
+
+
+def _quarantine_select(schema: TableSchema, where: str) -> str:
+    part = f", f.partition_date as {PARTITION_COLUMN}" if schema.daily else ""
+    return f"""
+        select cast({_lit(schema.system)} as varchar) as system,
+            cast({_lit(schema.table)} as varchar) as "table",
+            cast(f.source_file as varchar) as source_file,
+            cast(c.line_no as bigint) as source_line,
+            cast(c.text as varchar) as raw_text,
+            cast(c.reason as varchar) as reason,
+            cast($loaded_at as timestamptz) as loaded_at{part}
+        from classified c join files f using (file_id)
+        where {where}
+        order by f.partition_date, f.source_file, c.line_no
+    """
+
+
+def _place(tmp_file: Path, final: Path) -> None:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(tmp_file, final)
+
+
+def _load_batch(
+    con: duckdb.DuckDBPyConnection,
+    schema: TableSchema,
+    landing_dir: Path,
+    raw_dir: Path,
+    days: list[str] | None,
+    loaded_at: datetime,
+) -> LoadResult:
+    """Read, validate and write one batch of days (or the snapshot) with one query."""
+    result = LoadResult(schema.system, schema.table, partitions=list(days or []))
+    read: list[_FileLines] = []
+    for day in days if days is not None else [None]:
+        path = landing_file(landing_dir, schema, day)
+        if path.is_file():
+            rel = path.relative_to(landing_dir).as_posix()
+            read.append(_read_file(path, rel, day, schema))
+    result.files = [f.source_file for f in read]
+    expected = {f.source_file: f.lines_read for f in read}
+    result.rows_read = sum(expected.values())
+
+    files = pa.table(
+        {
+            "file_id": pa.array(range(len(read)), pa.int32()),
+            "source_file": pa.array([f.source_file for f in read], pa.string()),
+            "partition_date": pa.array([f.partition or "" for f in read], pa.string()),
+        }
+    )
+    lines = pa.table(
+        {
+            "file_id": pa.array(
+                np.repeat(np.arange(len(read), dtype=np.int32), [len(f.text) for f in read]),
+                pa.int32(),
+            ),
+            "line_no": pa.concat_arrays([f.line_no for f in read])
+            if read
+            else pa.array([], pa.int64()),
+            "text": pa.concat_arrays([f.text for f in read])
+            if read
+            else pa.array([], pa.large_string()),
+            "pre_reason": pa.concat_arrays([f.pre_reason for f in read])
+            if read
+            else pa.array([], pa.string()),
+        }
+    )
+    con.register("files", files)
+    con.register("lines", lines)
+    con.execute("create or replace temp table classified as " + _classify_sql(schema))
+
+    table_dir = raw_table_dir(raw_dir, schema)
+    q_dir = quarantine_table_dir(raw_dir, schema)
+    token = uuid.uuid4().hex[:12]
+    tmp_loaded = table_dir / f".tmp-{token}"
+    tmp_quarantine = q_dir / f".tmp-{token}"
+    try:
+        for tmp in (tmp_loaded, tmp_quarantine):
+            tmp.mkdir(parents=True)
+        params = {"loaded_at": loaded_at}
+        outputs = (
+            (tmp_loaded, _loaded_select(schema, "c.reason is null")),
+            (tmp_quarantine, _quarantine_select(schema, "c.reason is not null")),
+        )
+        for tmp, select in outputs:
+            if schema.daily:
+                target = tmp / "data"
+                options = (
+                    f"format parquet, compression zstd, partition_by ({PARTITION_COLUMN}), "
+                    f"file_extension {_lit(TMP_EXTENSION)}"
+                )
+            else:
+                target = tmp / f"data.{TMP_EXTENSION}"
+                options = "format parquet, compression zstd"
+            con.execute(f"copy ({select}) to {_lit(str(target))} ({options})", params)
+            # An empty file with the exact column types, for days without rows.
+            con.execute(
+                f"copy ({_without_partition(select, schema)} limit 0) to "
+                f"{_lit(str(tmp / f'empty.{TMP_EXTENSION}'))} (format parquet)",
+                params,
+            )
+
+        _check_conservation(con, schema, tmp_loaded, tmp_quarantine, expected)
+
+        counts = con.execute(
+            "select coalesce(reason, ''), count(*) from classified group by all"
+        ).fetchall()
+        for reason, n in sorted(counts, key=lambda r: -r[1]):
+            if reason:
+                result.quarantine_reasons[reason] = n
+                result.rows_quarantined += n
+            else:
+                result.rows_loaded += n
+        if schema.daily:
+            per_day = con.execute(
+                "select f.partition_date, count(*) from classified c join files f using (file_id)"
+                " where c.reason is null group by all"
+            ).fetchall()
+            loaded_by_day = dict(per_day)
+            result.rows_by_partition = {d: loaded_by_day.get(d, 0) for d in days or []}
+
+        for tmp, final_of in (
+            (tmp_loaded, raw_partition_file),
+            (tmp_quarantine, quarantine_partition_file),
+        ):
+            for day in days if days is not None else [None]:
+                final = final_of(raw_dir, schema, day)
+                written = (
+                    _written_file(tmp / "data" / f"{PARTITION_COLUMN}={day}")
+                    if day is not None
+                    else tmp / f"data.{TMP_EXTENSION}"
+                )
+                if written is not None and written.exists():
+                    _place(written, final)
+                else:
+                    staged = final.parent / f".{final.name}.{token}.{TMP_EXTENSION}"
+                    final.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(tmp / f"empty.{TMP_EXTENSION}", staged)
+                    os.replace(staged, final)
+    finally:
+        con.unregister("files")
+        con.unregister("lines")
+        con.execute("drop table if exists classified")
+        for tmp in (tmp_loaded, tmp_quarantine):
+            shutil.rmtree(tmp, ignore_errors=True)
+    if not result.is_conserved:  # the per-file check above is stricter; this guards the sums
+        raise ExtractionError(f"row conservation broken: {result.summary()}")
+    return result
+
+
+def _without_partition(select: str, schema: TableSchema) -> str:
+    if not schema.daily:
+        return select
+    return f"select * exclude ({PARTITION_COLUMN}) from ({select})"
+
+
+def _written_file(folder: Path) -> Path | None:
+    if not folder.is_dir():
+        return None
+    found = sorted(folder.glob(f"*.{TMP_EXTENSION}"))
+    if len(found) != 1:
+        raise ExtractionError(f"expected one Parquet file in {folder}, found {len(found)}")
+    return found[0]
+
+
+def _check_conservation(
+    con: duckdb.DuckDBPyConnection,
+    schema: TableSchema,
+    tmp_loaded: Path,
+    tmp_quarantine: Path,
+    expected: dict[str, int],
+) -> None:
+    """Lines read (counted from the bytes) = rows written + rows quarantined, file by file,
+    counted from the Parquet files just written, before any of them replaces a partition."""
+    pattern = f"**/*.{TMP_EXTENSION}" if schema.daily else f"*.{TMP_EXTENSION}"
+    written: Counter[str] = Counter()
+    for folder, column in ((tmp_loaded, "_source_file"), (tmp_quarantine, "source_file")):
+        files = [p for p in folder.glob(pattern) if not p.name.startswith("empty.")]
+        if not files:
+            continue
+        rows = con.execute(
+            f"select {column}, count(*) from read_parquet($files) group by all",
+            {"files": [str(p) for p in files]},
+        ).fetchall()
+        for source_file, n in rows:
+            written[source_file] += n
+    broken = {
+        f: (expected.get(f, 0), written.get(f, 0))
+        for f in set(expected) | set(written)
+        if expected.get(f, 0) != written.get(f, 0)
+    }
+    if broken:
+        detail = "; ".join(
+            f"{f}: {n_read} lines read, {n_written} rows written"
+            for f, (n_read, n_written) in sorted(broken.items())
+        )
+        raise ExtractionError(
+            f"row conservation broken for {schema.key} (lines read != rows loaded + rows "
+            f"quarantined); nothing was replaced. {detail}"
+        )
+
+
+def _batches(landing_dir: Path, schema: TableSchema, days: list[str], batch_bytes: int):
+    batch: list[str] = []
+    size = 0
+    for day in days:
+        path = landing_file(landing_dir, schema, day)
+        day_size = path.stat().st_size if path.is_file() else 0
+        if batch and size + day_size > batch_bytes:
+            yield batch
+            batch, size = [], 0
+        batch.append(day)
+        size += day_size
+    if batch:
+        yield batch
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def load_table(
+    system: str,
+    table: str,
+    landing_dir: Path | str,
+    raw_dir: Path | str,
+    days: Iterable[str | date] | None = None,
+    *,
+    loaded_at: datetime | None = None,
+    batch_bytes: int = DEFAULT_BATCH_BYTES,
+) -> LoadResult:
+    """Load one table: the given partition days of a daily table, or a snapshot table whole.
+
+    Re-running a day replaces its files (idempotent). A day without a landing file gets empty
+    Parquet files with the full column list.
+    """
+    schema = get_table(system, table)
+    landing_dir, raw_dir = Path(landing_dir).resolve(), Path(raw_dir).resolve()
+    loaded_at = loaded_at or datetime.now(UTC)
+    con = _connect()
+    try:
+        if not schema.daily:
+            if days:
+                raise ValueError(f"{schema.key} is a snapshot table: it has no partition days")
+            return _load_batch(con, schema, landing_dir, raw_dir, None, loaded_at)
+        if days is None:
+            raise ValueError(f"{schema.key} is daily: say which days to load")
+        day_list = _normalise_days(days)
+        result = LoadResult(schema.system, schema.table)
+        for batch in _batches(landing_dir, schema, day_list, batch_bytes):
+            result = result.merge(_load_batch(con, schema, landing_dir, raw_dir, batch, loaded_at))
+            log.info("%s", result.summary())
+        return result
+    finally:
+        con.close()
+
+
+def load_system(
+    system: str,
+    landing_dir: Path | str,
+    raw_dir: Path | str,
+    days: Iterable[str | date] | None = None,
+    *,
+    loaded_at: datetime | None = None,
+    batch_bytes: int = DEFAULT_BATCH_BYTES,
+) -> dict[str, LoadResult]:
+    """Load every table of a system for the given days (all days found when None)."""
+    tables = tables_of(system)
+    loaded_at = loaded_at or datetime.now(UTC)
+    if tables[0].daily and days is None:
+        days = discover_days(Path(landing_dir), system)
+    day_list = list(days) if days is not None else None
+    return {
+        t.table: load_table(
+            system,
+            t.table,
+            landing_dir,
+            raw_dir,
+            day_list if t.daily else None,
+            loaded_at=loaded_at,
+            batch_bytes=batch_bytes,
+        )
+        for t in tables
+    }
