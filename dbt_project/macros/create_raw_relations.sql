@@ -42,16 +42,30 @@
     select 1
 {% endmacro %}
 
+{#-
+    Spark: an external (unmanaged) Parquet table per source over its folder. Spark infers the
+    columns from the files (mergeSchema, like DuckDB's union_by_name) and the partition column
+    from the `partition_date=` folder names (typed date, like DuckDB's hive_partitioning), and
+    `msck repair` registers the partitions in the metastore. Dropping an external table never
+    deletes its files. Re-created on every run, so partitions extracted since the last run are
+    seen. `raw_dir` must be absolute or a URI the cluster can read (s3a://, abfss://, hdfs://):
+    a relative path would be resolved against the driver's working directory.
+-#}
 {% macro spark__create_raw_relations() %}
     {% if execute %}
         {% do run_query('create database if not exists raw') %}
         {% for source in raw_sources() %}
-            {% do run_query('drop table if exists raw.' ~ source.identifier) %}
+            {% set relation = 'raw.' ~ source.identifier %}
+            {% do run_query('drop table if exists ' ~ relation) %}
             {% do run_query(
-                "create table raw." ~ source.identifier ~ " using parquet location '"
+                "create table " ~ relation ~ " using parquet options (mergeSchema 'true') location '"
                 ~ source.path ~ "'"
             ) %}
-            {% do run_query('msck repair table raw.' ~ source.identifier) %}
+            {#- Only daily tables are partitioned; msck fails on the reference snapshots. -#}
+            {% set described = run_query('describe table ' ~ relation) %}
+            {% if '# Partition Information' in described.columns[0].values() %}
+                {% do run_query('msck repair table ' ~ relation) %}
+            {% endif %}
         {% endfor %}
     {% endif %}
     select 1
