@@ -328,7 +328,9 @@ def _classify_sql(schema: TableSchema) -> str:
                 when not contains(text, '"') then string_split(text, ',')
                 when regexp_full_match(text, {_lit(_CSV_LINE)}) then list_transform(
                     regexp_extract_all(',' || text, {_lit(_CSV_FIELD)}, 1),
-                    lambda f: case when starts_with(f, '"') then replace(f[2:-2], '""', '"') else f end
+                    lambda f: case
+                        when starts_with(f, '"') then replace(f[2:-2], '""', '"') else f
+                    end
                 )
             end"""
         structure = f"""

@@ -1,0 +1,1 @@
+"""Dagster assets of clientbase, one module per concern (extraction, contact points, ...)."""

@@ -1,0 +1,1 @@
+"""Dagster asset checks that are not dbt tests (extraction conservation, quality gates...)."""

@@ -1,0 +1,51 @@
+"""The dbt project as Dagster assets: `dbt build` streamed, so dbt tests show as asset checks."""
+
+import json
+from datetime import date, timedelta
+
+import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, PARTITION_NAME_TAG
+from dagster_dbt import DbtCliResource, dbt_assets
+
+from orchestration.project import dbt_project
+from orchestration.translator import ClientbaseTranslator
+
+AS_OF_DATE_TAG = "clientbase/as_of_date"
+
+
+class DbtBuildConfig(dg.Config):
+    """Run configuration of the dbt build (all optional)."""
+
+    as_of_date: str | None = None  # YYYY-MM-DD the marts are computed as of
+
+
+def as_of_date_for_run(config_value: str | None, tags: dict[str, str]) -> str | None:
+    """The business date passed to dbt as the `as_of_date` var: explicit run config first, then
+    the run tag, then the day after the extracted partition (a nightly run loads yesterday's
+    files and computes the marts as of today). None lets dbt default to today."""
+    explicit = config_value or tags.get(AS_OF_DATE_TAG)
+    if explicit:
+        return date.fromisoformat(explicit).isoformat()
+    partition = tags.get(ASSET_PARTITION_RANGE_END_TAG) or tags.get(PARTITION_NAME_TAG)
+    if partition:
+        try:
+            return (date.fromisoformat(partition) + timedelta(days=1)).isoformat()
+        except ValueError:
+            return None
+    return None
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=ClientbaseTranslator(),
+)
+def clientbase_dbt_assets(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig
+):
+    args = ["build"]
+    as_of = as_of_date_for_run(config.as_of_date, dict(context.run.tags))
+    if as_of:
+        args += ["--vars", json.dumps({"as_of_date": as_of})]
+        context.log.info(f"dbt build as of {as_of}")
+    yield from dbt.cli(args, context=context).stream()

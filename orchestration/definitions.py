@@ -1,0 +1,36 @@
+"""The clientbase code location: the one place that builds Dagster's Definitions.
+
+To add something, import it and append it to the matching list below (one line each).
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.assets.extraction import extraction_assets
+from orchestration.dbt_assets import clientbase_dbt_assets
+from orchestration.resources import build_resources
+from orchestration.schedules import nightly_build_schedule, nightly_job
+from orchestration.sensors import landing_sensor
+
+assets = [
+    *extraction_assets,
+    clientbase_dbt_assets,
+]
+
+asset_checks: list = []
+
+jobs = [nightly_job]
+
+schedules = [nightly_build_schedule]
+
+sensors = [landing_sensor]
+
+defs = dg.Definitions(
+    assets=assets,
+    asset_checks=asset_checks,
+    jobs=jobs,
+    schedules=schedules,
+    sensors=sensors,
+    resources=build_resources(),
+)

@@ -1,0 +1,35 @@
+"""The dbt project as Dagster sees it: one DbtProject for the code location, the CLI and tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dagster_dbt import DbtProject
+
+from orchestration.config import DBT_PROJECT_DIR, REPO_DIR
+
+
+def _target_path() -> Path:
+    # Several builds share one checkout (developers, CI, tests): DBT_TARGET_PATH gives each
+    # its own artefacts folder; an absolute path survives DbtProject's join with project_dir.
+    return Path(os.environ.get("DBT_TARGET_PATH", "target"))
+
+
+dbt_project = DbtProject(
+    project_dir=DBT_PROJECT_DIR,
+    profiles_dir=REPO_DIR,  # profiles.yml lives at the repo root, configured from env vars
+    target=os.environ.get("CLIENTBASE_TARGET", "duckdb"),
+    target_path=_target_path(),
+)
+# Under `dagster dev` the manifest is re-parsed on every load; elsewhere it must have been
+# prepared (`dbt parse`, `prepare_manifest()` below, or `dagster-dbt project prepare-and-package`).
+dbt_project.prepare_if_dev()
+
+
+def prepare_manifest() -> Path:
+    """Parse the dbt project now (tests, CI and the CLI call this explicitly, never at import)."""
+    dbt_project.preparer.prepare(dbt_project)
+    if not dbt_project.manifest_path.exists():
+        raise FileNotFoundError(f"dbt parse did not write {dbt_project.manifest_path}")
+    return dbt_project.manifest_path

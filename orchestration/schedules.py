@@ -1,0 +1,45 @@
+"""The nightly build: yesterday's extraction partition, then everything downstream of it."""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from orchestration.assets.extraction import EXTRACTION_GROUP
+from orchestration.dbt_assets import AS_OF_DATE_TAG
+from orchestration.partitions import daily_partitions, schedule_timezone
+
+# Every extraction asset and everything downstream (dbt models and their tests, and whatever
+# other modules hang below them: quality checks, CLV, the serving publish).
+nightly_selection = dg.AssetSelection.groups(EXTRACTION_GROUP).downstream()
+
+nightly_job = dg.define_asset_job(
+    "nightly_build",
+    selection=nightly_selection,
+    partitions_def=daily_partitions,
+    description="Load yesterday's landing files of every system, then build all models.",
+)
+
+
+def nightly_partition(execution_time: datetime, tz: str) -> str:
+    """Yesterday in the retailer's time zone: the last complete landing day at 02:00."""
+    local = execution_time.astimezone(ZoneInfo(tz))
+    return (local.date() - timedelta(days=1)).isoformat()
+
+
+@dg.schedule(
+    name="nightly_build_schedule",
+    job=nightly_job,
+    cron_schedule="0 2 * * *",
+    execution_timezone=schedule_timezone(),
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
+def nightly_build_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    when = context.scheduled_execution_time or datetime.now(ZoneInfo(schedule_timezone()))
+    day = nightly_partition(when, schedule_timezone())
+    as_of = (datetime.fromisoformat(day) + timedelta(days=1)).date().isoformat()
+    return dg.RunRequest(
+        run_key=f"nightly-{day}",
+        partition_key=day,
+        tags={AS_OF_DATE_TAG: as_of},
+    )
