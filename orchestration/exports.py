@@ -44,7 +44,8 @@ RFM_MART, LIFECYCLE_MART, TRAITS_MART, CONTACTS_MART = (
     "customer_traits",
     "dim_customers",
 )
-SEGMENT_COLUMN = "rfm_segment"
+# customer_rfm carries the segment slug (at_risk) and its display name (At Risk); either works.
+SEGMENT_COLUMNS = ("segment", "segment_name")
 LIFECYCLE_COLUMN = "lifecycle_stage"
 SLEEPING_COLUMN = "is_sleeping"
 
@@ -438,10 +439,19 @@ def build_query(con: duckdb.DuckDBPyConnection, spec: AudienceSpec) -> tuple[str
     conditions, params = [], [spec.channel]
     sendable = _sendable_sql(con, spec.channel)
     if spec.rfm_segment:
-        if SEGMENT_COLUMN not in allowed:
-            raise ExportError(f"{RFM_MART}.{SEGMENT_COLUMN} is missing")
-        conditions.append(f"lower(a.{SEGMENT_COLUMN}) = lower(?)")
-        params.append(spec.rfm_segment)
+        present = [c for c in SEGMENT_COLUMNS if c in allowed]
+        if not present:
+            raise ExportError(f"{RFM_MART} has none of the columns {SEGMENT_COLUMNS}")
+        # "At Risk", "at risk" and "at_risk" all name the same segment.
+        wanted = re.sub(r"[\s\-]+", "_", spec.rfm_segment.strip().lower())
+        conditions.append(
+            "("
+            + " or ".join(
+                f"regexp_replace(lower(a.{c}), '[\\s\\-]+', '_', 'g') = ?" for c in present
+            )
+            + ")"
+        )
+        params += [wanted] * len(present)
     if spec.lifecycle_stage:
         if LIFECYCLE_COLUMN not in allowed:
             raise ExportError(f"{LIFECYCLE_MART}.{LIFECYCLE_COLUMN} is missing")

@@ -29,12 +29,13 @@ def warehouse(tmp_path_factory):
     con.execute(
         """
         create table marts.customer_rfm as select * from (values
-          ('c1', 'champions', 10, 12, 25000.0, false, 'Moscow'),
-          ('c2', 'at risk', 200, 5, 9000.0, true, 'Kazan'),
-          ('c3', 'at risk', 250, 3, 4000.0, true, 'Moscow'),
-          ('c4', 'lost', 700, 1, 500.0, true, 'Omsk'),
-          ('c5', 'new', 5, 1, 1200.0, false, 'Moscow')
-        ) t(customer_id, rfm_segment, recency_days, frequency, monetary, is_sleeping, city)
+          ('c1', 'champions', 'Champions', 10, 12, 25000.0, false, 'Moscow'),
+          ('c2', 'at_risk', 'At Risk', 200, 5, 9000.0, true, 'Kazan'),
+          ('c3', 'at_risk', 'At Risk', 250, 3, 4000.0, true, 'Moscow'),
+          ('c4', 'lost', 'Lost', 700, 1, 500.0, true, 'Omsk'),
+          ('c5', 'new', 'New', 5, 1, 1200.0, false, 'Moscow')
+        ) t(customer_id, segment, segment_name, recency_days, frequency, monetary, is_sleeping,
+            city)
         """
     )
     con.execute(
@@ -135,7 +136,7 @@ def test_sleeping_and_custom_filter(warehouse, tmp_path):
 
 
 def test_multi_step_campaign_exclusions(warehouse, tmp_path):
-    result, frame = run(warehouse, tmp_path, rfm_segment="at risk", promo_code="winback10")
+    result, frame = run(warehouse, tmp_path, rfm_segment="at_risk", promo_code="winback10")
     # c2 redeemed WINBACK10; c3's order with it was cancelled, so c3 stays in.
     assert frame["Email Address"].tolist() == ["olga@example.com"]
     assert result.excluded == {"used_promo_code": 1}
