@@ -1,0 +1,209 @@
+"""`clientbase` command line: generate demo data, run the whole build through Dagster, summarise."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from orchestration.config import export_environment, get_settings
+
+
+def _landing_window(landing_dir: Path) -> tuple[str, str]:
+    """First and last day folder found in the landing zone (any daily system)."""
+    from orchestration.extraction.loader import discover_days
+    from orchestration.extraction.schemas import DAILY_SYSTEMS
+
+    days = sorted({d for system in DAILY_SYSTEMS for d in discover_days(landing_dir, system)})
+    if not days:
+        raise SystemExit(
+            f"No landing day folders under {landing_dir}. Generate demo data "
+            "(`clientbase generate`) or point CLIENTBASE_LANDING_DIR at your exports."
+        )
+    return days[0], days[-1]
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from orchestration.generator import generate
+
+    landing = get_settings().landing_dir
+    if landing.exists() and any(landing.iterdir()):
+        if not args.force:
+            print(f"{landing} already holds data; keeping it (use --force to regenerate)")
+            return 0
+        import shutil
+
+        shutil.rmtree(landing)
+    started = time.monotonic()
+    manifest = generate(landing, size=args.size, seed=args.seed, progress=True)
+    print(
+        f"generated size {args.size} (seed {args.seed}) into {landing} "
+        f"in {time.monotonic() - started:.0f}s: {json.dumps(manifest.get('rows', {}))}"
+    )
+    return 0
+
+
+def run_build(first_day: str, last_day: str, as_of: str | None = None) -> bool:
+    """Materialise the whole asset graph in one Dagster run: extraction of every day in
+    [first_day, last_day] (a single-run backfill), then dbt build with its tests, checks and
+    everything downstream. Runs in the Dagster instance of DAGSTER_HOME, so the UI shows it."""
+    import dagster as dg
+    from dagster._core.storage.tags import (
+        ASSET_PARTITION_RANGE_END_TAG,
+        ASSET_PARTITION_RANGE_START_TAG,
+    )
+
+    from orchestration.dbt_assets import AS_OF_DATE_TAG
+    from orchestration.definitions import defs
+    from orchestration.project import prepare_manifest
+    from orchestration.schedules import nightly_job
+
+    prepare_manifest()
+    as_of = as_of or (date.fromisoformat(last_day) + timedelta(days=1)).isoformat()
+    instance = dg.DagsterInstance.get()
+    job = defs.resolve_job_def(nightly_job.name)
+    result = job.execute_in_process(
+        instance=instance,
+        tags={
+            ASSET_PARTITION_RANGE_START_TAG: first_day,
+            ASSET_PARTITION_RANGE_END_TAG: last_day,
+            AS_OF_DATE_TAG: as_of,
+        },
+        raise_on_error=False,
+    )
+    print(f"Dagster run {result.run_id}: {'success' if result.success else 'FAILED'}")
+    return result.success
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    first, last = _landing_window(settings.landing_dir)
+    first = args.start or first
+    last = args.end or last
+    ok = run_build(first, last, args.as_of)
+    print_summary()
+    return 0 if ok else 1
+
+
+def print_summary() -> None:
+    """Rows per layer, check outcomes, and where to look next."""
+    import duckdb
+
+    settings = get_settings()
+    print("\n== clientbase summary ==")
+    if settings.warehouse_path.exists():
+        con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+        try:
+            tables = con.execute(
+                "select table_schema, table_name from information_schema.tables "
+                "where table_schema in ('staging', 'intermediate', 'marts', 'reference') "
+                "order by 1, 2"
+            ).fetchall()
+            per_layer: dict[str, tuple[int, int]] = {}
+            for schema, table in tables:
+                rows = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+                models, total = per_layer.get(schema, (0, 0))
+                per_layer[schema] = (models + 1, total + rows)
+            for schema, (models, total) in per_layer.items():
+                print(f"  {schema:<13} {models:>3} relations {total:>12,} rows")
+        finally:
+            con.close()
+    else:
+        print(f"  no warehouse at {settings.warehouse_path}")
+    quarantine = settings.quarantine_dir
+    if quarantine.exists():
+        import duckdb
+
+        files = list(quarantine.rglob("*.parquet"))
+        if files:
+            count, reasons = duckdb.sql(
+                f"select count(*), count(distinct reason) from read_parquet("
+                f"'{quarantine}/**/*.parquet', union_by_name = true)"
+            ).fetchone()
+            print(f"  quarantine    {count:,} rows ({reasons} distinct reasons) in {quarantine}")
+    _print_check_outcomes()
+    print(
+        "\nNext:\n"
+        "  make dev                       # Dagster UI on http://127.0.0.1:3000\n"
+        f"  duckdb -readonly {settings.serving_dir / 'clientbase.duckdb'}   # what BI tools read\n"
+        f"  open {settings.reports_dir / 'index.html'}   # tonight's pictures\n"
+    )
+
+
+def _print_check_outcomes() -> None:
+    """Outcomes of dbt tests (from run_results.json) of the last build."""
+    from orchestration.project import dbt_project
+
+    run_results = Path(dbt_project.target_path) / "run_results.json"
+    if not run_results.exists():
+        return
+    results = json.loads(run_results.read_text())["results"]
+    tests = [r for r in results if r["unique_id"].startswith(("test.", "unit_test."))]
+    by_status: dict[str, int] = {}
+    for r in tests:
+        by_status[r["status"]] = by_status.get(r["status"], 0) + 1
+    models = [r for r in results if r["unique_id"].startswith(("model.", "seed."))]
+    print(
+        f"  dbt           {len(models)} models/seeds built, tests: "
+        + ", ".join(f"{n} {s}" for s, n in sorted(by_status.items()))
+    )
+    for r in tests:
+        if r["status"] in ("fail", "error", "warn"):
+            print(f"    {r['status']:<5} {r['unique_id']}: {(r.get('message') or '')[:120]}")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    cmd_generate(args)
+    settings = get_settings()
+    first, last = _landing_window(settings.landing_dir)
+    ok = run_build(first, last)
+    print_summary()
+    return 0 if ok else 1
+
+
+def cmd_demo_cdnow(args: argparse.Namespace) -> int:
+    from orchestration.cdnow import write_cdnow_landing
+
+    settings = get_settings()
+    write_cdnow_landing(settings.landing_dir, force=True)
+    first, last = _landing_window(settings.landing_dir)
+    ok = run_build(first, last)
+    print_summary()
+    return 0 if ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    export_environment()
+    parser = argparse.ArgumentParser(prog="clientbase", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="write the demo retailer's landing files")
+    demo = sub.add_parser("demo", help="generate (if needed), build everything, summarise")
+    for p in (gen, demo):
+        p.add_argument("--size", choices=["S", "M", "L"], default="M")
+        p.add_argument("--seed", type=int, default=42)
+        p.add_argument("--force", action="store_true", help="regenerate over existing data")
+    gen.set_defaults(func=cmd_generate)
+    demo.set_defaults(func=cmd_demo)
+
+    build = sub.add_parser("build", help="run extraction + dbt build + checks for a day range")
+    build.add_argument("--start", help="first landing day (default: first found)")
+    build.add_argument("--end", help="last landing day (default: last found)")
+    build.add_argument("--as-of", help="business date of the marts (default: end + 1 day)")
+    build.set_defaults(func=cmd_build)
+
+    cdnow = sub.add_parser("demo-cdnow", help="the pipeline on the real CDNOW transactions")
+    cdnow.set_defaults(func=cmd_demo_cdnow)
+
+    summary = sub.add_parser("summary", help="print the summary of the last build")
+    summary.set_defaults(func=lambda _args: print_summary() or 0)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
