@@ -1,0 +1,20 @@
+{#-
+    The business date the customer marts are computed "as of", as a SQL date expression.
+    `--vars '{as_of_date: 2026-05-31}'` pins it (the nightly job passes the partition date + 1,
+    the CDNOW demo its end date); without it, today's UTC date, so a plain `dbt build` works.
+    Orders on or after this date are ignored: "as of" means "with what was known before it".
+-#}
+{% macro as_of_date() -%}
+    {%- set value = var('as_of_date', none) -%}
+    {%- if value is none or value | string | trim in ('', 'None', 'null', 'today') -%}
+        {#- both engines run with session time zone UTC (profiles.yml) -#}
+        current_date
+    {%- else -%}
+        {%- set text = value | string | trim -%}
+        {%- if modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', text) is none -%}
+            {{ exceptions.raise_compiler_error(
+                "var as_of_date must be a date written YYYY-MM-DD, got '" ~ text ~ "'") }}
+        {%- endif -%}
+        cast('{{ text }}' as date)
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,200 @@
+{{ config(materialized='table') }}
+
+-- RFM state of every purchasing customer at several snapshot dates: the build's as-of date
+-- (customer_rfm) and the first day of every month since the first purchase
+-- (customer_rfm_monthly, rfm_segment_transitions). One place for the scoring rules, so the
+-- current and the historical views can never disagree. A snapshot at date D sees the orders
+-- dated before D.
+--
+-- Scores are quintiles (1-5, 5 best) that keep ties together: score = 1 + floor(5 * (rank - 1)
+-- / customers). Plain ntile() would split equal customers (say the many one-time buyers)
+-- across quintiles by an arbitrary tie-breaker; here two customers with the same value always
+-- get the same score. The A/B/C letters of the 27-cell scheme are the same rule with 3 buckets.
+
+with
+
+orders as (
+    select * from {{ ref('fct_orders') }}
+),
+
+segments as (
+    select * from {{ ref('rfm_segments') }}
+),
+
+customer_days as (
+    -- purchase occasions are days: several orders on one day are one basket (as in the
+    -- BG/NBD literature); money counts every order, including unmatched returns
+    select
+        customer_id,
+        ordered_date,
+        max(case when is_purchase then 1 else 0 end) as is_purchase_day,
+        sum(case when is_purchase then 1 else 0 end) as purchase_orders,
+        sum(net_amount) as net_amount
+    from orders
+    where customer_id is not null
+    group by customer_id, ordered_date
+),
+
+first_month as (
+    select
+        {{ dbt.date_trunc('month', 'min(ordered_date)') }} as first_purchase_month
+    from customer_days
+    where is_purchase_day = 1
+),
+
+month_numbers as (
+    -- 100 years of months: plenty, and plain SQL on every engine
+    {{ dbt.generate_series(1200) }}
+),
+
+snapshot_dates as (
+    select
+        {{ as_of_date() }} as snapshot_date,
+        'as_of' as snapshot_kind
+    union all
+    select
+        cast({{ dbt.dateadd('month', 'cast(month_numbers.generated_number as integer)',
+                             'first_month.first_purchase_month') }} as date) as snapshot_date,
+        'month_start' as snapshot_kind
+    from month_numbers
+    cross join first_month
+    where
+        cast({{ dbt.dateadd('month', 'cast(month_numbers.generated_number as integer)',
+                             'first_month.first_purchase_month') }} as date)
+        <= {{ as_of_date() }}
+),
+
+history as (
+    select
+        snapshot_dates.snapshot_date,
+        snapshot_dates.snapshot_kind,
+        customer_days.customer_id,
+        customer_days.ordered_date,
+        customer_days.is_purchase_day,
+        customer_days.purchase_orders,
+        customer_days.net_amount
+    from snapshot_dates
+    inner join customer_days
+        on customer_days.ordered_date < snapshot_dates.snapshot_date
+),
+
+per_customer as (
+    select
+        snapshot_date,
+        snapshot_kind,
+        customer_id,
+        min(case when is_purchase_day = 1 then ordered_date end) as first_purchase_date,
+        max(case when is_purchase_day = 1 then ordered_date end) as last_purchase_date,
+        sum(is_purchase_day) as purchase_days,
+        sum(purchase_orders) as purchase_orders,
+        sum(net_amount) as monetary
+    from history
+    group by snapshot_date, snapshot_kind, customer_id
+),
+
+purchasers as (
+    select
+        per_customer.*,
+        {{ dbt.datediff('last_purchase_date', 'snapshot_date', 'day') }} as recency_days,
+        case
+            when purchase_days > 1
+                then
+                    1.0 * {{ dbt.datediff('first_purchase_date', 'last_purchase_date', 'day') }}
+                    / (purchase_days - 1)
+        end as average_days_between_purchases
+    from per_customer
+    where purchase_days > 0
+),
+
+population_cycle as (
+    -- one-time buyers have no cycle of their own: they get the repeat buyers' median
+    select
+        snapshot_date,
+        {{ median('average_days_between_purchases') }} as median_days_between_purchases
+    from purchasers
+    where average_days_between_purchases is not null
+    group by snapshot_date
+),
+
+ranked as (
+    select
+        purchasers.*,
+        count(*) over (partition by snapshot_date) as customers_in_snapshot,
+        -- rank 1 = worst: longest ago, fewest purchase days, least money
+        rank() over (partition by snapshot_date order by recency_days desc) as recency_rank,
+        rank() over (partition by snapshot_date order by purchase_days asc) as frequency_rank,
+        rank() over (partition by snapshot_date order by monetary asc) as monetary_rank
+    from purchasers
+),
+
+scored as (
+    select
+        ranked.*,
+        {% for dimension in ['recency', 'frequency', 'monetary'] %}
+            cast(
+                1 + floor(5.0 * ({{ dimension }}_rank - 1) / customers_in_snapshot) as integer
+            ) as {{ dimension }}_score,
+            case
+                cast(floor(3.0 * ({{ dimension }}_rank - 1) / customers_in_snapshot) as integer)
+                when 0 then 'A'
+                when 1 then 'B'
+                else 'C'
+            end as {{ dimension }}_letter,
+        {% endfor %}
+        population_cycle.median_days_between_purchases
+    from ranked
+    left join population_cycle
+        on ranked.snapshot_date = population_cycle.snapshot_date
+),
+
+final as (
+    select
+        -- the as-of snapshot can fall on a month start too: the kind keeps the keys apart
+        {{ dbt.concat(['scored.customer_id', "'|'",
+                       'cast(scored.snapshot_date as ' ~ dbt.type_string() ~ ')', "'|'",
+                       'scored.snapshot_kind']) }}
+            as customer_snapshot_id,
+        scored.snapshot_date,
+        scored.snapshot_kind,
+        scored.customer_id,
+        scored.first_purchase_date,
+        scored.last_purchase_date,
+        scored.recency_days,
+        cast(scored.purchase_days as integer) as frequency,
+        cast(scored.purchase_orders as integer) as purchase_orders,
+        cast(scored.monetary as decimal(18, 2)) as monetary,
+        scored.recency_score,
+        scored.frequency_score,
+        scored.monetary_score,
+        {{ dbt.concat(['cast(scored.recency_score as ' ~ dbt.type_string() ~ ')',
+                       'cast(scored.frequency_score as ' ~ dbt.type_string() ~ ')',
+                       'cast(scored.monetary_score as ' ~ dbt.type_string() ~ ')']) }}
+            as rfm_score,
+        {{ dbt.concat(['scored.recency_letter', 'scored.frequency_letter',
+                       'scored.monetary_letter']) }} as rfm_cell,
+        segments.segment,
+        segments.segment_name,
+        cast(scored.average_days_between_purchases as double) as average_days_between_purchases,
+        cast(
+            coalesce(
+                scored.average_days_between_purchases, scored.median_days_between_purchases
+            ) as double
+        ) as repurchase_cycle_days,
+        -- sleeping: the customer missed their own repurchase cycle (one-time buyers: the
+        -- population's median cycle; with no repeat buyers at all nobody can be judged late)
+        coalesce(
+            scored.recency_days
+            > coalesce(
+                scored.average_days_between_purchases, scored.median_days_between_purchases
+            ),
+            false
+        ) as is_sleeping
+    from scored
+    left join segments
+        on
+            scored.recency_score = segments.recency_score
+            and cast(floor((scored.frequency_score + scored.monetary_score + 1) / 2.0) as integer)
+            = segments.frequency_monetary_score
+)
+
+select * from final

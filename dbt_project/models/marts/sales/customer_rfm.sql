@@ -1,0 +1,35 @@
+-- RFM of every customer who bought before the as-of date (var as_of_date, default today):
+-- recency, frequency, monetary, quintile scores, the 27-cell A/B/C cell, the named segment and
+-- the sleeping flag. The scoring lives in int_rfm_snapshots_scored.
+
+with
+
+snapshots as (
+    select * from {{ ref('int_rfm_snapshots_scored') }}
+),
+
+final as (
+    select
+        customer_id,
+        snapshot_date as as_of_date,
+        first_purchase_date,
+        last_purchase_date,
+        cast(recency_days as integer) as recency_days,
+        frequency,
+        purchase_orders,
+        monetary,
+        recency_score,
+        frequency_score,
+        monetary_score,
+        rfm_score,
+        rfm_cell,
+        segment,
+        segment_name,
+        average_days_between_purchases,
+        repurchase_cycle_days,
+        is_sleeping
+    from snapshots
+    where snapshot_kind = 'as_of'
+)
+
+select * from final

@@ -1,0 +1,29 @@
+-- Monthly snapshots of RFM segment membership: for every complete month since the first
+-- purchase, each customer's scores and segment as they stood at the end of that month.
+
+with
+
+snapshots as (
+    select * from {{ ref('int_rfm_snapshots_scored') }}
+),
+
+final as (
+    select
+        customer_snapshot_id,
+        cast({{ dbt.dateadd('month', -1, 'snapshot_date') }} as date) as snapshot_month,
+        snapshot_date,
+        customer_id,
+        cast(recency_days as integer) as recency_days,
+        frequency,
+        monetary,
+        recency_score,
+        frequency_score,
+        monetary_score,
+        rfm_cell,
+        segment,
+        is_sleeping
+    from snapshots
+    where snapshot_kind = 'month_start'
+)
+
+select * from final

@@ -1,0 +1,58 @@
+-- Every month-end snapshot holds exactly the customers who had bought before its snapshot
+-- date, and the month's segment transitions add up to that month's customers.
+
+with
+
+orders as (
+    select * from {{ ref('fct_orders') }}
+    where customer_id is not null and is_purchase
+),
+
+monthly as (
+    select * from {{ ref('customer_rfm_monthly') }}
+),
+
+transitions as (
+    select * from {{ ref('rfm_segment_transitions') }}
+),
+
+snapshots as (
+    select
+        snapshot_month,
+        snapshot_date,
+        count(*) as customers
+    from monthly
+    group by snapshot_month, snapshot_date
+),
+
+expected as (
+    select
+        snapshots.snapshot_month,
+        count(distinct orders.customer_id) as customers
+    from snapshots
+    inner join orders
+        on orders.ordered_date < snapshots.snapshot_date
+    group by snapshots.snapshot_month
+),
+
+transition_totals as (
+    select
+        snapshot_month,
+        sum(customers) as customers
+    from transitions
+    group by snapshot_month
+)
+
+select
+    snapshots.snapshot_month,
+    snapshots.customers as snapshot_customers,
+    expected.customers as expected_customers,
+    transition_totals.customers as transition_customers
+from snapshots
+left join expected
+    on snapshots.snapshot_month = expected.snapshot_month
+left join transition_totals
+    on snapshots.snapshot_month = transition_totals.snapshot_month
+where
+    snapshots.customers != coalesce(expected.customers, -1)
+    or snapshots.customers != coalesce(transition_totals.customers, -1)
