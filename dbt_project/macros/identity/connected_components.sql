@@ -230,7 +230,9 @@
 {% endmacro %}
 
 {% macro spark__identity_cc_create_table_sql(relation, select_sql) %}
-    create or replace table {{ relation }} using parquet as {{ select_sql }}
+    {#- Spark's built-in catalog has no CREATE OR REPLACE for Parquet tables (only for Delta and
+        other v2 tables); the materialization drops every work table before re-creating it. -#}
+    create table {{ relation }} using parquet as {{ select_sql }}
 {% endmacro %}
 
 {% macro identity_cc_create_table(relation, select_sql) %}
