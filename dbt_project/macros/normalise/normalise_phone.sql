@@ -1,0 +1,62 @@
+{#-
+    Phone number as typed → E.164 (`+<country code><number>`), or null when it cannot be
+    normalised without guessing.
+
+    Accepted shapes (`default_country_code` '7', Russia/Kazakhstan numbering):
+      +7 (495) 128-30-20, 8 495 128 30 20, 74951283020   → +74951283020
+      8(916)1234567, 9161234567 (bare 10-digit mobile)   → +79161234567
+      +48 601 234 567, 0048 601 234 567, 8-10-48-601234567 (Russian international prefix)
+                                                         → +48601234567
+    Rejected (null; the staging model then sets is_phone_valid = false):
+      - anything but digits, spaces, brackets, dots, slashes, hyphens and one leading `+`
+        (letters, extensions such as "доб. 12", several numbers in one field);
+      - a +7 number that is not exactly 10 national digits starting with 3-9 (so +7 (000)…);
+      - a bare 10-digit number not starting with 9 (a landline without its +7/8 could be
+        anything) and any other bare length (7-digit local numbers, "12345");
+      - international numbers outside 8–15 digits, or starting with a country code that does
+        not exist (0…, 83…, 89… — "+8 916…" is a trunk 8 typed behind a plus: not guessed);
+      - numbers whose subscriber part is one digit repeated (0000000000, +7 999 999-99-99,
+        8 (495) 000-00-00 — the last seven digits, or everything after the country code):
+        placeholders typed to get past a required field. Decided here rather than only in the
+        identity blocklist because such values are never a real person's phone, so no layer
+        should see them as one; other shared numbers (a store's own phone typed by cashiers) are
+        real numbers and are left to the identity layer's hub detection.
+-#}
+{% macro normalise_phone(col, default_country_code='7') -%}
+    {%- set numbering_plans = {
+        '7': {
+            'national_rewrites': [
+                ['^8([0-9]{10})$', '+7\\1'],
+                ['^(7[0-9]{10})$', '+\\1'],
+                ['^(9[0-9]{9})$', '+7\\1'],
+            ],
+            'valid': '^[+](7[3-9][0-9]{9}|[1-69][0-9]{7,14}|8[0-24-8][0-9]{6,13})$',
+        },
+    } -%}
+    {%- set plan = numbering_plans.get(default_country_code | string) -%}
+    {%- if plan is none -%}
+        {{ exceptions.raise_compiler_error(
+            "normalise_phone has no numbering plan for default country code '"
+            ~ default_country_code ~ "'; add one to macros/normalise/normalise_phone.sql"
+        ) }}
+    {%- endif -%}
+    {%- set trimmed = 'trim(' ~ col ~ ')' -%}
+    {#- keep digits and plus signs; the shape check below rejects a plus anywhere but first -#}
+    {%- set ns = namespace(candidate=clientbase.regexp_replace_all(trimmed, '[^0-9+]', '')) -%}
+    {#- 00 and the Russian 8-10 are international call prefixes: the same as a leading plus -#}
+    {%- set ns.candidate = clientbase.regexp_replace_all(ns.candidate, '^(00|810)', '+') -%}
+    {%- for rewrite in plan.national_rewrites -%}
+        {%- set ns.candidate = clientbase.regexp_replace_all(ns.candidate, rewrite[0], rewrite[1]) -%}
+    {%- endfor -%}
+    {%- set candidate = ns.candidate -%}
+    {#- one digit repeated after the country code, or as the whole 7-digit subscriber number -#}
+    {%- set placeholder = '^[+][0-9]{0,3}(0+|1+|2+|3+|4+|5+|6+|7+|8+|9+)$'
+        ~ '|(0{7}|1{7}|2{7}|3{7}|4{7}|5{7}|6{7}|7{7}|8{7}|9{7})$' -%}
+    case
+        when
+            {{ clientbase.regexp_like(trimmed, '^[+]?[0-9()\\s\\x{00A0}./-]+$') }}
+            and {{ clientbase.regexp_like(candidate, plan.valid) }}
+            and not {{ clientbase.regexp_like(candidate, placeholder) }}
+            then {{ candidate }}
+    end
+{%- endmacro %}

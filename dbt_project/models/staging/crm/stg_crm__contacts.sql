@@ -1,0 +1,108 @@
+with
+
+source as (
+    select * from {{ source('crm', 'contacts') }}
+),
+
+typed as (
+    select
+        trim(contact_id) as contact_id,
+        {{ clientbase.clean_text('first_name') }} as first_name,
+        {{ clientbase.clean_text('last_name') }} as last_name,
+        {{ clientbase.clean_text('first_name_latin') }} as first_name_latin,
+        {{ clientbase.clean_text('last_name_latin') }} as last_name_latin,
+        case when trim(email) <> '' then email end as email_raw,
+        {{ clientbase.normalise_email('email') }} as email_normalised,
+        case when trim(phone) <> '' then phone end as phone_raw,
+        {{ clientbase.normalise_phone('phone') }} as phone_normalised,
+        {{ dbt.safe_cast('trim(birth_date)', 'date') }} as birth_date,
+        nullif(lower(trim(gender)), '') as gender,
+        {{ clientbase.clean_text('city') }} as city,
+        nullif(upper(trim(country_code)), '') as country_code,
+        nullif(trim(time_zone), '') as time_zone,
+        nullif(lower(trim(lead_source)), '') as lead_source,
+        -- one spelling per tag, so that 'VIP | newsletter' and 'vip|newsletter' compare equal
+        nullif(
+            lower({{ clientbase.regexp_replace_all('trim(tags)', '\\s*[|]\\s*', '|') }}), ''
+        ) as tags,
+        {{ clientbase.normalise_telegram_id('telegram_id') }} as telegram_id,
+        {{ clientbase.normalise_identifier('vk_id') }} as vk_id,
+        {{ clientbase.normalise_boolean('consent_email') }} as has_consent_email,
+        {{ clientbase.parse_utc_timestamp('consent_email_at') }} as consent_email_at,
+        {{ clientbase.normalise_boolean('consent_sms') }} as has_consent_sms,
+        {{ clientbase.parse_utc_timestamp('consent_sms_at') }} as consent_sms_at,
+        {{ clientbase.normalise_boolean('consent_whatsapp') }} as has_consent_whatsapp,
+        {{ clientbase.parse_utc_timestamp('consent_whatsapp_at') }} as consent_whatsapp_at,
+        {{ clientbase.normalise_boolean('consent_telegram') }} as has_consent_telegram,
+        {{ clientbase.parse_utc_timestamp('consent_telegram_at') }} as consent_telegram_at,
+        {{ clientbase.parse_utc_timestamp('created_at') }} as created_at,
+        {{ clientbase.parse_utc_timestamp('updated_at') }} as updated_at,
+        cast(partition_date as date) as partition_date,
+        _source_file,
+        {{ dbt.safe_cast('_source_line', dbt.type_int()) }} as _source_line
+    from source
+),
+
+validated as (
+    select
+        *,
+        case
+            when email_raw is not null
+                then coalesce({{ clientbase.is_valid_email('email_normalised') }}, false)
+        end as is_email_valid,
+        case when phone_raw is not null then phone_normalised is not null end as is_phone_valid
+    from typed
+),
+
+ranked as (
+    select
+        *,
+        -- the contact's latest state wins; ties (the same update exported twice) resolve to the
+        -- latest export, then the last line, so a rebuild always keeps the same row
+        row_number() over (
+            partition by contact_id
+            order by updated_at desc, partition_date desc, _source_file desc, _source_line desc
+        ) as version_rank
+    from validated
+),
+
+final as (
+    select
+        contact_id,
+        first_name,
+        last_name,
+        first_name_latin,
+        last_name_latin,
+        email_raw,
+        case when is_email_valid then email_normalised end as email,
+        is_email_valid,
+        phone_raw,
+        phone_normalised as phone,
+        is_phone_valid,
+        birth_date,
+        gender,
+        city,
+        country_code,
+        time_zone,
+        lead_source,
+        tags,
+        telegram_id,
+        vk_id,
+        has_consent_email,
+        consent_email_at,
+        has_consent_sms,
+        consent_sms_at,
+        has_consent_whatsapp,
+        consent_whatsapp_at,
+        has_consent_telegram,
+        consent_telegram_at,
+        created_at,
+        updated_at,
+        partition_date,
+        _source_file,
+        _source_line
+    from ranked
+    where version_rank = 1
+)
+
+select * from final

@@ -1,0 +1,86 @@
+with
+
+source as (
+    select * from {{ source('messaging', 'events') }}
+),
+
+typed as (
+    select
+        trim(event_id) as message_event_id,
+        nullif(lower(trim(channel)), '') as channel,
+        case when trim(address) <> '' then address end as address_raw,
+        nullif(trim(campaign_id), '') as campaign_id,
+        {{ clientbase.clean_text('campaign_name') }} as campaign_name,
+        nullif(upper({{ clientbase.regexp_replace_all('promo_code', '[\\s\\x{00A0}]', '') }}), '')
+            as promo_code,
+        nullif(lower(trim(event_type)), '') as event_type,
+        {{ clientbase.parse_utc_timestamp('occurred_at') }} as occurred_at,
+        {{ clientbase.clean_text('bounce_reason') }} as bounce_reason,
+        cast(partition_date as date) as partition_date,
+        _source_file,
+        {{ dbt.safe_cast('_source_line', dbt.type_int()) }} as _source_line
+    from source
+),
+
+addressed as (
+    -- the address column means something different per channel; each reading goes to its own
+    -- column so that identity can treat it as the identifier type it is
+    select
+        *,
+        case when channel = 'email' then {{ clientbase.normalise_email('address_raw') }} end
+            as email_normalised,
+        case
+            when channel in ('sms', 'whatsapp') then {{ clientbase.normalise_phone('address_raw') }}
+        end as phone,
+        case
+            when channel = 'telegram' then {{ clientbase.normalise_telegram_id('address_raw') }}
+        end as telegram_id
+    from typed
+),
+
+validated as (
+    select
+        *,
+        case
+            when channel = 'email'
+                then coalesce({{ clientbase.is_valid_email('email_normalised') }}, false)
+            when channel in ('sms', 'whatsapp') then phone is not null
+            when channel = 'telegram' then telegram_id is not null
+        end as is_address_valid
+    from addressed
+),
+
+ranked as (
+    select
+        *,
+        -- the provider's webhook delivers at least once: keep the first copy of an event
+        row_number() over (
+            partition by message_event_id
+            order by partition_date asc, _source_file asc, _source_line asc
+        ) as copy_rank
+    from validated
+),
+
+final as (
+    select
+        message_event_id,
+        channel,
+        address_raw,
+        case when is_address_valid then email_normalised end as email,
+        phone,
+        telegram_id,
+        is_address_valid,
+        campaign_id,
+        campaign_name,
+        promo_code,
+        event_type,
+        occurred_at,
+        bounce_reason,
+        partition_date,
+        _source_file,
+        _source_line
+    from ranked
+    where copy_rank = 1
+)
+
+select * from final

@@ -1,0 +1,86 @@
+with
+
+source as (
+    select * from {{ source('shop', 'orders') }}
+),
+
+typed as (
+    select
+        trim(order_id) as order_id,
+        {{ clientbase.parse_utc_timestamp('created_at') }} as ordered_at,
+        {{ clientbase.parse_utc_timestamp('updated_at') }} as updated_at,
+        nullif(lower(trim(status)), '') as order_status,
+        nullif(trim(user_id), '') as user_id,
+        {{ clientbase.normalise_identifier('anonymous_id') }} as anonymous_id,
+        case when trim(email) <> '' then email end as email_raw,
+        {{ clientbase.normalise_email('email') }} as email_normalised,
+        case when trim(phone) <> '' then phone end as phone_raw,
+        {{ clientbase.normalise_phone('phone') }} as phone_normalised,
+        {{ clientbase.clean_text('first_name') }} as first_name,
+        {{ clientbase.clean_text('last_name') }} as last_name,
+        upper({{ clientbase.regexp_replace_all('promo_code', '[\\s\\x{00A0}]', '') }}) as promo_code,
+        nullif(lower(trim(channel)), '') as sales_channel,
+        nullif(upper(trim(currency)), '') as currency,
+        {{ dbt.safe_cast('subtotal_amount', 'decimal(18, 2)') }} as subtotal_amount,
+        {{ dbt.safe_cast('discount_amount', 'decimal(18, 2)') }} as discount_amount,
+        {{ dbt.safe_cast('shipping_amount', 'decimal(18, 2)') }} as shipping_amount,
+        {{ dbt.safe_cast('total_amount', 'decimal(18, 2)') }} as total_amount,
+        cast(partition_date as date) as partition_date,
+        _source_file,
+        {{ dbt.safe_cast('_source_line', dbt.type_int()) }} as _source_line
+    from source
+),
+
+validated as (
+    select
+        *,
+        case
+            when email_raw is not null
+                then coalesce({{ clientbase.is_valid_email('email_normalised') }}, false)
+        end as is_email_valid,
+        case when phone_raw is not null then phone_normalised is not null end as is_phone_valid
+    from typed
+),
+
+ranked as (
+    select
+        *,
+        -- an order is re-exported whenever its status changes: the latest update is its state
+        row_number() over (
+            partition by order_id
+            order by updated_at desc, partition_date desc, _source_file desc, _source_line desc
+        ) as version_rank
+    from validated
+),
+
+final as (
+    select
+        order_id,
+        ordered_at,
+        updated_at,
+        order_status,
+        user_id,
+        anonymous_id,
+        email_raw,
+        case when is_email_valid then email_normalised end as email,
+        is_email_valid,
+        phone_raw,
+        phone_normalised as phone,
+        is_phone_valid,
+        first_name,
+        last_name,
+        nullif(promo_code, '') as promo_code,
+        sales_channel,
+        currency,
+        subtotal_amount,
+        discount_amount,
+        shipping_amount,
+        total_amount,
+        partition_date,
+        _source_file,
+        _source_line
+    from ranked
+    where version_rank = 1
+)
+
+select * from final
