@@ -1,4 +1,4 @@
-"""The real CDNOW transactions (shipped with lifetimes) as landing files for the clientbase pipeline."""
+"""The real CDNOW transactions (from lifetimes) as landing files for the clientbase pipeline."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Customer lifetime value asset: BG/NBD + Gamma-Gamma (lifetimes) on fct_orders → marts.customer_clv."""
+"""Customer lifetime value: BG/NBD + Gamma-Gamma (lifetimes) on fct_orders → marts.customer_clv."""
 
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -166,7 +166,9 @@ def compute_clv(
         ),
         "repeat_histogram": histogram.round(1).to_dict(orient="records"),
         "churn_risk_customers": customers["churn_risk_segment"].value_counts().to_dict(),
-        "total_predicted_clv_12_months": round(float(customers["predicted_clv_12_months"].sum()), 2),
+        "total_predicted_clv_12_months": round(
+            float(customers["predicted_clv_12_months"].sum()), 2
+        ),
     }
     return ClvResult(customers=customers, metadata=metadata)
 
