@@ -1,0 +1,67 @@
+{#-
+    Small helpers of the identity models (models/intermediate/identity).
+-#}
+
+{#- True when `expr` matches the regular expression held in the column `pattern_column`
+    (the shared regexp_like macro takes a literal pattern, not a column). -#}
+{% macro identity_regexp_like_column(expr, pattern_column) %}
+    {{- return(adapter.dispatch('identity_regexp_like_column', 'clientbase')(expr, pattern_column)) -}}
+{% endmacro %}
+
+{% macro duckdb__identity_regexp_like_column(expr, pattern_column) -%}
+    regexp_matches({{ expr }}, {{ pattern_column }})
+{%- endmacro %}
+
+{% macro spark__identity_regexp_like_column(expr, pattern_column) -%}
+    ({{ expr }} rlike {{ pattern_column }})
+{%- endmacro %}
+
+
+{#- The hub limit for (identifier type, neighbour type) from var identity_hub_limits, as SQL:
+    limits[type][neighbour], else limits[type].default, else limits.default.default. -#}
+{% macro identity_hub_limit(type_column, neighbour_type_column) %}
+    {%- set limits = var('identity_hub_limits') -%}
+    {%- set fallback = limits.get('default', {}).get('default', 3) -%}
+    case
+    {%- for identifier_type, per_neighbour in limits.items() if identifier_type != 'default' %}
+        {%- for neighbour_type, limit in per_neighbour.items() if neighbour_type != 'default' %}
+        when {{ type_column }} = '{{ identifier_type }}' and {{ neighbour_type_column }} = '{{ neighbour_type }}' then {{ limit | int }}
+        {%- endfor %}
+        {%- if 'default' in per_neighbour %}
+        when {{ type_column }} = '{{ identifier_type }}' then {{ per_neighbour['default'] | int }}
+        {%- endif %}
+    {%- endfor %}
+        else {{ fallback | int }}
+    end
+{%- endmacro %}
+
+
+{#- Ranking of identifier types when one must represent a record or a cluster: the most
+    durable, most person-specific identifiers first. -#}
+{% macro identity_type_rank(type_column) -%}
+    case {{ type_column }}
+        when 'crm_contact_id' then 1
+        when 'loyalty_card' then 2
+        when 'email' then 3
+        when 'phone' then 4
+        when 'telegram_id' then 5
+        when 'vk_id' then 6
+        when 'cookie' then 7
+        else 9
+    end
+{%- endmacro %}
+
+
+{#- Ranking of source systems for survivorship (golden record): the system of record first. -#}
+{% macro identity_source_rank(system_column) -%}
+    case {{ system_column }}
+        when 'crm' then 1
+        when 'loyalty' then 2
+        when 'shop' then 3
+        when 'pos' then 4
+        when 'surveys' then 5
+        when 'web' then 6
+        when 'messaging' then 7
+        else 9
+    end
+{%- endmacro %}

@@ -1,0 +1,207 @@
+-- Identifiers kept out of the identity graph, one row per identifier with the reason that
+-- applies first: an invalid value, a blocklisted placeholder (seed identity_junk_blocklist),
+-- a store's own phone typed by cashiers, the only bridge between two identifiers a steward
+-- said never to link, or a hub - linked to more distinct identifiers of one other type than
+-- var identity_hub_limits allows (shared family phones, test cookies, CRM junk).
+-- Excluded identifiers stay attributes of whoever they resolve to; they just link nobody.
+
+with
+
+identifiers as (
+    select * from {{ ref('int_identifiers_numbered') }}
+),
+
+edge_records as (
+    select * from {{ ref('int_identity_edges_observed') }}
+),
+
+blocklist as (
+    select * from {{ ref('identity_junk_blocklist') }}
+),
+
+stores as (
+    select * from {{ ref('stg_reference__stores') }}
+),
+
+overrides as (
+    select * from {{ ref('identity_overrides') }}
+),
+
+invalid as (
+    select
+        identifier_key,
+        1 as reason_rank,
+        'invalid_format' as exclusion_reason,
+        'the source system flags the value as malformed' as exclusion_detail
+    from identifiers
+    where not is_valid
+),
+
+blocklisted as (
+    select
+        identifiers.identifier_key,
+        2 as reason_rank,
+        'blocklist' as exclusion_reason,
+        min(blocklist.reason) as exclusion_detail
+    from identifiers
+    inner join blocklist
+        on
+            identifiers.identifier_type = blocklist.identifier_type
+            and (
+                (blocklist.match_type = 'exact' and identifiers.identifier_value = blocklist.pattern)
+                or (
+                    blocklist.match_type = 'regex'
+                    and {{ clientbase.identity_regexp_like_column('identifiers.identifier_value', 'blocklist.pattern') }}
+                )
+            )
+    group by identifiers.identifier_key
+),
+
+store_phones as (
+    select
+        identifiers.identifier_key,
+        3 as reason_rank,
+        'store_phone' as exclusion_reason,
+        {{ dbt.concat(["'phone of store '", "min(stores.store_id)"]) }} as exclusion_detail
+    from identifiers
+    inner join stores
+        on
+            identifiers.identifier_type = 'phone'
+            and identifiers.identifier_value = stores.phone
+    group by identifiers.identifier_key
+),
+
+rule_excluded as (
+    select identifier_key from invalid
+    union
+    select identifier_key from blocklisted
+    union
+    select identifier_key from store_phones
+),
+
+-- distinct links between identifiers, both directions, without the rule-excluded ones
+links as (
+    select distinct
+        identifier_key_a as identifier_key,
+        identifier_key_b as neighbour_key
+    from edge_records
+    union
+    select distinct
+        identifier_key_b as identifier_key,
+        identifier_key_a as neighbour_key
+    from edge_records
+),
+
+clean_links as (
+    select
+        links.identifier_key,
+        links.neighbour_key,
+        me.identifier_type,
+        neighbour.identifier_type as neighbour_type
+    from links
+    inner join identifiers as me
+        on links.identifier_key = me.identifier_key
+    inner join identifiers as neighbour
+        on links.neighbour_key = neighbour.identifier_key
+    left join rule_excluded as excluded_me
+        on links.identifier_key = excluded_me.identifier_key
+    left join rule_excluded as excluded_neighbour
+        on links.neighbour_key = excluded_neighbour.identifier_key
+    where
+        excluded_me.identifier_key is null
+        and excluded_neighbour.identifier_key is null
+),
+
+-- never_link pairs, as identifier keys
+never_link as (
+    select
+        side_a.identifier_key as key_a,
+        side_b.identifier_key as key_b
+    from overrides
+    inner join identifiers as side_a
+        on
+            overrides.identifier_type_a = side_a.identifier_type
+            and overrides.identifier_value_a = side_a.identifier_value
+    inner join identifiers as side_b
+        on
+            overrides.identifier_type_b = side_b.identifier_type
+            and overrides.identifier_value_b = side_b.identifier_value
+    where overrides.override_type = 'never_link'
+),
+
+-- an identifier seen with both sides of a never_link pair is what glues them: drop it
+never_link_bridges as (
+    select
+        link_a.neighbour_key as identifier_key,
+        4 as reason_rank,
+        'never_link_bridge' as exclusion_reason,
+        'links two identifiers a data steward marked never_link' as exclusion_detail
+    from never_link
+    inner join clean_links as link_a
+        on never_link.key_a = link_a.identifier_key
+    inner join clean_links as link_b
+        on
+            never_link.key_b = link_b.identifier_key
+            and link_a.neighbour_key = link_b.neighbour_key
+    group by link_a.neighbour_key
+),
+
+neighbour_counts as (
+    select
+        identifier_key,
+        identifier_type,
+        neighbour_type,
+        count(distinct neighbour_key) as neighbour_count
+    from clean_links
+    group by identifier_key, identifier_type, neighbour_type
+),
+
+hubs as (
+    select
+        identifier_key,
+        5 as reason_rank,
+        'hub' as exclusion_reason,
+        {{ dbt.concat([
+            "'linked to '", "cast(max(neighbour_count) as " ~ dbt.type_string() ~ ")",
+            "' distinct identifiers of one type ('", "max(neighbour_type)", "')'",
+        ]) }} as exclusion_detail
+    from neighbour_counts
+    where neighbour_count > {{ clientbase.identity_hub_limit('identifier_type', 'neighbour_type') }}
+    group by identifier_key
+),
+
+all_reasons as (
+    select * from invalid
+    union all
+    select * from blocklisted
+    union all
+    select * from store_phones
+    union all
+    select * from never_link_bridges
+    union all
+    select * from hubs
+),
+
+ranked as (
+    select
+        all_reasons.*,
+        row_number() over (partition by identifier_key order by reason_rank) as reason_number,
+        count(*) over (partition by identifier_key) as reason_count
+    from all_reasons
+),
+
+final as (
+    select
+        ranked.identifier_key,
+        identifiers.identifier_type,
+        identifiers.identifier_value,
+        ranked.exclusion_reason,
+        ranked.exclusion_detail,
+        ranked.reason_count
+    from ranked
+    inner join identifiers
+        on ranked.identifier_key = identifiers.identifier_key
+    where ranked.reason_number = 1
+)
+
+select * from final

@@ -1,0 +1,67 @@
+-- One row per distinct identifier (type + normalised value), with the dense integer key the
+-- connected-components loop works on, and when and where it was seen. The key is internal to
+-- one build (it is a row number); customer ids are derived from values, never from it.
+
+with
+
+observations as (
+    select * from {{ ref('int_identifiers_unioned') }}
+),
+
+identifiers as (
+    select
+        identifier_type,
+        identifier_value,
+        max(case when is_valid then 1 else 0 end) = 1 as is_valid,
+        min(first_observed_at) as first_seen_at,
+        max(last_observed_at) as last_seen_at,
+        count(distinct {{ dbt.concat(["record_type", "'|'", "record_id"]) }}) as record_count,
+        count(distinct source_system) as source_system_count,
+        max(case when source_system = 'crm' then 1 else 0 end) = 1 as is_seen_in_crm,
+        max(case when source_system = 'shop' then 1 else 0 end) = 1 as is_seen_in_shop,
+        max(case when source_system = 'pos' then 1 else 0 end) = 1 as is_seen_in_pos,
+        max(case when source_system = 'loyalty' then 1 else 0 end) = 1 as is_seen_in_loyalty,
+        max(case when source_system = 'web' then 1 else 0 end) = 1 as is_seen_in_web,
+        max(case when source_system = 'messaging' then 1 else 0 end) = 1 as is_seen_in_messaging,
+        max(case when source_system = 'surveys' then 1 else 0 end) = 1 as is_seen_in_surveys
+    from observations
+    group by identifier_type, identifier_value
+),
+
+final as (
+    select
+        cast(row_number() over (order by identifier_type, identifier_value) - 1 as {{ dbt.type_bigint() }})
+            as identifier_key,
+        identifier_type,
+        identifier_value,
+        {{ dbt.concat(["identifier_type", "':'", "identifier_value"]) }} as identifier,
+        is_valid,
+        first_seen_at,
+        last_seen_at,
+        record_count,
+        source_system_count,
+        {{ dbt.concat([
+            "case when is_seen_in_crm then 'crm|' else '' end",
+            "case when is_seen_in_loyalty then 'loyalty|' else '' end",
+            "case when is_seen_in_shop then 'shop|' else '' end",
+            "case when is_seen_in_pos then 'pos|' else '' end",
+            "case when is_seen_in_surveys then 'surveys|' else '' end",
+            "case when is_seen_in_web then 'web|' else '' end",
+            "case when is_seen_in_messaging then 'messaging|' else '' end",
+        ]) }} as source_systems_raw
+    from identifiers
+)
+
+select
+    identifier_key,
+    identifier_type,
+    identifier_value,
+    identifier,
+    is_valid,
+    first_seen_at,
+    last_seen_at,
+    record_count,
+    source_system_count,
+    -- `crm|shop|web`: the systems it was seen in, in source-priority order
+    substring(source_systems_raw, 1, length(source_systems_raw) - 1) as source_systems
+from final

@@ -1,0 +1,126 @@
+-- Every identifier with the customer it resolved to. The customer id is the hash of the
+-- component's earliest identifier (first seen, then type rank, then value): it stays the same
+-- from one build to the next as long as that identifier stays in the cluster, and when two
+-- clusters merge the older one's id survives - it is derived from data, never a row number.
+-- Excluded identifiers (junk, hubs) link nobody; they still resolve to a customer when every
+-- record they were seen on points to one and the same customer, else customer_id is null.
+
+with
+
+identifiers as (
+    select * from {{ ref('int_identifiers_numbered') }}
+),
+
+components as (
+    select * from {{ ref('int_identity_components') }}
+),
+
+excluded as (
+    select * from {{ ref('int_identifiers_excluded') }}
+),
+
+edge_records as (
+    select * from {{ ref('int_identity_edges_observed') }}
+),
+
+component_members as (
+    select
+        components.component_id,
+        identifiers.identifier_key,
+        identifiers.identifier,
+        row_number() over (
+            partition by components.component_id
+            order by
+                identifiers.first_seen_at,
+                {{ clientbase.identity_type_rank('identifiers.identifier_type') }},
+                identifiers.identifier_value
+        ) as age_rank,
+        count(*) over (partition by components.component_id) as component_size
+    from components
+    inner join identifiers
+        on components.node_id = identifiers.identifier_key
+),
+
+customers as (
+    select
+        component_id,
+        identifier as anchor_identifier,
+        {{ dbt.hash('identifier') }} as customer_id,
+        component_size
+    from component_members
+    where age_rank = 1
+),
+
+linked as (
+    select
+        component_members.identifier_key,
+        customers.customer_id,
+        customers.anchor_identifier,
+        customers.component_size
+    from component_members
+    inner join customers
+        on component_members.component_id = customers.component_id
+),
+
+-- excluded identifiers: the customers of the identifiers they were seen with
+excluded_neighbours as (
+    select
+        excluded.identifier_key,
+        linked.customer_id
+    from excluded
+    inner join edge_records
+        on excluded.identifier_key = edge_records.identifier_key_a
+    inner join linked
+        on edge_records.identifier_key_b = linked.identifier_key
+    union
+    select
+        excluded.identifier_key,
+        linked.customer_id
+    from excluded
+    inner join edge_records
+        on excluded.identifier_key = edge_records.identifier_key_b
+    inner join linked
+        on edge_records.identifier_key_a = linked.identifier_key
+),
+
+excluded_attached as (
+    select
+        identifier_key,
+        min(customer_id) as customer_id
+    from excluded_neighbours
+    group by identifier_key
+    having count(distinct customer_id) = 1
+),
+
+final as (
+    select
+        identifiers.identifier_key,
+        identifiers.identifier_type,
+        identifiers.identifier_value,
+        identifiers.identifier,
+        identifiers.is_valid,
+        identifiers.first_seen_at,
+        identifiers.last_seen_at,
+        identifiers.record_count,
+        identifiers.source_systems,
+        coalesce(linked.customer_id, excluded_attached.customer_id) as customer_id,
+        linked.anchor_identifier,
+        linked.component_size,
+        excluded.identifier_key is not null as is_excluded,
+        excluded.exclusion_reason,
+        excluded.exclusion_detail,
+        case
+            when linked.customer_id is not null then 'graph'
+            when excluded_attached.customer_id is not null then 'attribute_of_single_customer'
+            else 'unresolved'
+        end as resolution_method
+    from identifiers
+    left join linked
+        on identifiers.identifier_key = linked.identifier_key
+    left join excluded_attached
+        on identifiers.identifier_key = excluded_attached.identifier_key
+    left join excluded
+        on identifiers.identifier_key = excluded.identifier_key
+)
+
+select * from final

@@ -1,0 +1,242 @@
+-- Every identifier observation of every source record, in one long table: one row per
+-- (record, identifier). Two identifiers on the same record are evidence that they belong to the
+-- same person (the edges of the identity graph); the record keys here are the ones the
+-- generator's truth uses (`_truth/records.csv`), so the graph can be scored.
+-- Null identifiers are not observations; invalid ones are kept (flagged) so they are listed and
+-- counted, and int_identifiers_excluded keeps them out of the graph.
+
+with
+
+contacts as (
+    select * from {{ ref('stg_crm__contacts') }}
+),
+
+orders as (
+    select * from {{ ref('stg_shop__orders') }}
+),
+
+receipts as (
+    select * from {{ ref('stg_pos__receipts') }}
+),
+
+stores as (
+    select * from {{ ref('stg_reference__stores') }}
+),
+
+cards as (
+    select * from {{ ref('stg_loyalty__cards') }}
+),
+
+web_events as (
+    select * from {{ ref('stg_web__events') }}
+),
+
+message_events as (
+    select * from {{ ref('stg_messaging__events') }}
+),
+
+survey_responses as (
+    select * from {{ ref('stg_surveys__responses') }}
+),
+
+crm_observations as (
+    select
+        'crm' as source_system,
+        'crm_contact' as record_type,
+        contact_id as record_id,
+        created_at as observed_at,
+        updated_at as last_observed_at,
+        contact_id as crm_contact_id,
+        email,
+        coalesce(is_email_valid, false) as is_email_valid,
+        phone,
+        coalesce(is_phone_valid, false) as is_phone_valid,
+        telegram_id,
+        vk_id,
+        cast(null as {{ dbt.type_string() }}) as loyalty_card,
+        cast(null as {{ dbt.type_string() }}) as cookie
+    from contacts
+),
+
+shop_observations as (
+    select
+        'shop' as source_system,
+        'shop_order' as record_type,
+        order_id as record_id,
+        ordered_at as observed_at,
+        updated_at as last_observed_at,
+        user_id as crm_contact_id,
+        email,
+        coalesce(is_email_valid, false) as is_email_valid,
+        phone,
+        coalesce(is_phone_valid, false) as is_phone_valid,
+        cast(null as {{ dbt.type_string() }}) as telegram_id,
+        cast(null as {{ dbt.type_string() }}) as vk_id,
+        cast(null as {{ dbt.type_string() }}) as loyalty_card,
+        anonymous_id as cookie
+    from orders
+),
+
+pos_observations as (
+    select
+        'pos' as source_system,
+        'pos_receipt' as record_type,
+        receipts.receipt_id as record_id,
+        -- tills print local time; the store's zone turns it into UTC like every other source
+        {{ clientbase.local_to_utc('receipts.purchased_at_local', 'stores.time_zone') }} as observed_at,
+        {{ clientbase.local_to_utc('receipts.purchased_at_local', 'stores.time_zone') }} as last_observed_at,
+        cast(null as {{ dbt.type_string() }}) as crm_contact_id,
+        cast(null as {{ dbt.type_string() }}) as email,
+        false as is_email_valid,
+        receipts.phone,
+        coalesce(receipts.is_phone_valid, false) as is_phone_valid,
+        cast(null as {{ dbt.type_string() }}) as telegram_id,
+        cast(null as {{ dbt.type_string() }}) as vk_id,
+        receipts.loyalty_card_number as loyalty_card,
+        cast(null as {{ dbt.type_string() }}) as cookie
+    from receipts
+    left join stores
+        on receipts.store_id = stores.store_id
+),
+
+loyalty_observations as (
+    select
+        'loyalty' as source_system,
+        'loyalty_card' as record_type,
+        card_number as record_id,
+        issued_at as observed_at,
+        updated_at as last_observed_at,
+        cast(null as {{ dbt.type_string() }}) as crm_contact_id,
+        email,
+        coalesce(is_email_valid, false) as is_email_valid,
+        phone,
+        coalesce(is_phone_valid, false) as is_phone_valid,
+        cast(null as {{ dbt.type_string() }}) as telegram_id,
+        cast(null as {{ dbt.type_string() }}) as vk_id,
+        card_number as loyalty_card,
+        cast(null as {{ dbt.type_string() }}) as cookie
+    from cards
+),
+
+-- a web record is the cookie: everything it logged in as or identified with belongs to it
+web_observations as (
+    select
+        'web' as source_system,
+        'web_cookie' as record_type,
+        anonymous_id as record_id,
+        occurred_at as observed_at,
+        occurred_at as last_observed_at,
+        user_id as crm_contact_id,
+        email,
+        coalesce(is_email_valid, false) as is_email_valid,
+        cast(null as {{ dbt.type_string() }}) as phone,
+        false as is_phone_valid,
+        cast(null as {{ dbt.type_string() }}) as telegram_id,
+        cast(null as {{ dbt.type_string() }}) as vk_id,
+        cast(null as {{ dbt.type_string() }}) as loyalty_card,
+        anonymous_id as cookie
+    from web_events
+),
+
+-- a messaging record is one address of one channel: it carries a single identifier, so it
+-- joins a customer but never links two
+messaging_observations as (
+    select
+        'messaging' as source_system,
+        'messaging_address' as record_type,
+        {{ dbt.concat(["channel", "':'", "address_raw"]) }} as record_id,
+        occurred_at as observed_at,
+        occurred_at as last_observed_at,
+        cast(null as {{ dbt.type_string() }}) as crm_contact_id,
+        email,
+        coalesce(is_address_valid, false) as is_email_valid,
+        phone,
+        coalesce(is_address_valid, false) as is_phone_valid,
+        telegram_id,
+        cast(null as {{ dbt.type_string() }}) as vk_id,
+        cast(null as {{ dbt.type_string() }}) as loyalty_card,
+        cast(null as {{ dbt.type_string() }}) as cookie
+    from message_events
+),
+
+survey_observations as (
+    select
+        'surveys' as source_system,
+        'survey_response' as record_type,
+        response_id as record_id,
+        submitted_at as observed_at,
+        submitted_at as last_observed_at,
+        cast(null as {{ dbt.type_string() }}) as crm_contact_id,
+        email,
+        coalesce(is_email_valid, false) as is_email_valid,
+        phone,
+        coalesce(is_phone_valid, false) as is_phone_valid,
+        cast(null as {{ dbt.type_string() }}) as telegram_id,
+        cast(null as {{ dbt.type_string() }}) as vk_id,
+        cast(null as {{ dbt.type_string() }}) as loyalty_card,
+        cast(null as {{ dbt.type_string() }}) as cookie
+    from survey_responses
+),
+
+records as (
+    select * from crm_observations
+    union all
+    select * from shop_observations
+    union all
+    select * from pos_observations
+    union all
+    select * from loyalty_observations
+    union all
+    select * from web_observations
+    union all
+    select * from messaging_observations
+    union all
+    select * from survey_observations
+),
+
+-- wide → long: one row per identifier present on the record
+long_observations as (
+    {%- set identifier_columns = [
+        ('crm_contact_id', 'true'),
+        ('email', 'is_email_valid'),
+        ('phone', 'is_phone_valid'),
+        ('loyalty_card', 'true'),
+        ('cookie', 'true'),
+        ('telegram_id', 'true'),
+        ('vk_id', 'true'),
+    ] %}
+    {%- for identifier_type, validity in identifier_columns %}
+    select
+        source_system,
+        record_type,
+        record_id,
+        '{{ identifier_type }}' as identifier_type,
+        {{ identifier_type }} as identifier_value,
+        {{ validity }} as is_valid,
+        observed_at,
+        last_observed_at
+    from records
+    where {{ identifier_type }} is not null and record_id is not null
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+),
+
+final as (
+    select
+        {{ dbt.hash(dbt.concat(["record_type", "'|'", "record_id", "'|'", "identifier_type", "'|'", "identifier_value"])) }}
+            as observation_id,
+        source_system,
+        record_type,
+        record_id,
+        identifier_type,
+        identifier_value,
+        -- a value is valid when the source that carried it says so at least once
+        max(case when is_valid then 1 else 0 end) = 1 as is_valid,
+        min(observed_at) as first_observed_at,
+        max(coalesce(last_observed_at, observed_at)) as last_observed_at,
+        count(*) as observation_count
+    from long_observations
+    group by source_system, record_type, record_id, identifier_type, identifier_value
+)
+
+select * from final

@@ -1,0 +1,129 @@
+-- Every source record with the customer it belongs to. Record keys follow the generator's
+-- truth (`_truth/records.csv`): crm_contact, shop_order, pos_receipt, loyalty_card, web_cookie
+-- (the cookie value), messaging_address (`<channel>:<address as exported>`), survey_response.
+-- A record takes the customer of its linkable identifiers (the most person-specific one wins
+-- if a steward's never_link split them); failing that, of an excluded identifier that belongs
+-- to a single customer; a record with no usable identifier has a null customer_id.
+
+with
+
+contacts as (
+    select * from {{ ref('stg_crm__contacts') }}
+),
+
+orders as (
+    select * from {{ ref('stg_shop__orders') }}
+),
+
+receipts as (
+    select * from {{ ref('stg_pos__receipts') }}
+),
+
+cards as (
+    select * from {{ ref('stg_loyalty__cards') }}
+),
+
+web_events as (
+    select * from {{ ref('stg_web__events') }}
+),
+
+message_events as (
+    select * from {{ ref('stg_messaging__events') }}
+),
+
+survey_responses as (
+    select * from {{ ref('stg_surveys__responses') }}
+),
+
+observations as (
+    select * from {{ ref('int_identifiers_unioned') }}
+),
+
+resolved as (
+    select * from {{ ref('int_identifiers_resolved') }}
+),
+
+all_records as (
+    select 'crm' as source_system, 'crm_contact' as record_type, contact_id as record_id from contacts
+    union all
+    select 'shop' as source_system, 'shop_order' as record_type, order_id as record_id from orders
+    union all
+    select 'pos' as source_system, 'pos_receipt' as record_type, receipt_id as record_id from receipts
+    union all
+    select 'loyalty' as source_system, 'loyalty_card' as record_type, card_number as record_id from cards
+    union all
+    select distinct 'web' as source_system, 'web_cookie' as record_type, anonymous_id as record_id
+    from web_events
+    where anonymous_id is not null
+    union all
+    select distinct
+        'messaging' as source_system,
+        'messaging_address' as record_type,
+        {{ dbt.concat(["channel", "':'", "address_raw"]) }} as record_id
+    from message_events
+    where address_raw is not null
+    union all
+    select 'surveys' as source_system, 'survey_response' as record_type, response_id as record_id
+    from survey_responses
+),
+
+candidates as (
+    select
+        observations.record_type,
+        observations.record_id,
+        resolved.customer_id,
+        resolved.identifier_type,
+        row_number() over (
+            partition by observations.record_type, observations.record_id
+            order by
+                case when resolved.resolution_method = 'graph' then 0 else 1 end,
+                {{ clientbase.identity_type_rank('resolved.identifier_type') }},
+                resolved.identifier_value
+        ) as candidate_rank,
+        count(distinct case when resolved.resolution_method = 'graph' then resolved.customer_id end)
+            over (partition by observations.record_type, observations.record_id) as graph_customer_count,
+        count(*) over (partition by observations.record_type, observations.record_id) as identifier_count
+    from observations
+    inner join resolved
+        on
+            observations.identifier_type = resolved.identifier_type
+            and observations.identifier_value = resolved.identifier_value
+    where resolved.customer_id is not null
+),
+
+chosen as (
+    select * from candidates
+    where candidate_rank = 1
+),
+
+observed_counts as (
+    select
+        record_type,
+        record_id,
+        count(*) as identifier_count
+    from observations
+    group by record_type, record_id
+),
+
+final as (
+    select
+        {{ dbt.concat(["all_records.record_type", "':'", "all_records.record_id"]) }} as source_record_id,
+        all_records.source_system,
+        all_records.record_type,
+        all_records.record_id,
+        chosen.customer_id,
+        chosen.identifier_type as resolved_via_identifier_type,
+        coalesce(observed_counts.identifier_count, 0) as identifier_count,
+        coalesce(chosen.graph_customer_count, 0) > 1 as is_split_by_override
+    from all_records
+    left join chosen
+        on
+            all_records.record_type = chosen.record_type
+            and all_records.record_id = chosen.record_id
+    left join observed_counts
+        on
+            all_records.record_type = observed_counts.record_type
+            and all_records.record_id = observed_counts.record_id
+)
+
+select * from final

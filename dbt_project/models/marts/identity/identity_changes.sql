@@ -1,0 +1,185 @@
+{{ config(
+    materialized='incremental',
+    unique_key='change_id',
+    on_schema_change='fail',
+) }}
+-- The ledger of identity changes between builds: one row per (change, customer before,
+-- customer after). It compares this build's identifier → customer mapping with the previous
+-- build's, which identity_mapping_state keeps (that model runs after this one, so here it still
+-- holds the previous build).
+--   merge      identifiers of customer_id_before now belong to customer_id_after (another
+--              customer's id survived: the older one); cause = a linking edge, present now,
+--              between identifiers that belonged to different customers before
+--   split      part of customer_id_before now belongs to customer_id_after; cause = an
+--              identifier of the old cluster that is now excluded, with the reason, or
+--              `link no longer observed` when the joining records disappeared
+--   id_changed all of customer_id_before moved to a different id without a merge (an earlier
+--              identifier arrived late and became the anchor)
+-- The first build has no previous mapping and records nothing.
+
+{%- set state = adapter.get_relation(database=this.database, schema=this.schema, identifier='identity_mapping_state') %}
+{%- set built_at = "cast('" ~ run_started_at.strftime('%Y-%m-%d %H:%M:%S') ~ "' as " ~ dbt.type_timestamp() ~ ")" %}
+
+with
+
+current_mapping as (
+    select * from {{ ref('int_identifiers_resolved') }}
+    where customer_id is not null
+),
+
+filtered_edges as (
+    select * from {{ ref('int_identity_edges_filtered') }}
+),
+
+{% if state is not none and not should_full_refresh() %}
+previous_mapping as (
+    select
+        identifier,
+        customer_id
+    from {{ state }}
+),
+{% else %}
+previous_mapping as (
+    select
+        cast(null as {{ dbt.type_string() }}) as identifier,
+        cast(null as {{ dbt.type_string() }}) as customer_id
+    from current_mapping
+    where 1 = 0
+),
+{% endif %}
+
+moves as (
+    select
+        previous_mapping.customer_id as customer_id_before,
+        current_mapping.customer_id as customer_id_after,
+        count(*) as identifiers_moved
+    from previous_mapping
+    inner join current_mapping
+        on previous_mapping.identifier = current_mapping.identifier
+    group by previous_mapping.customer_id, current_mapping.customer_id
+),
+
+shapes as (
+    select
+        moves.*,
+        count(*) over (partition by customer_id_after) as sources_of_after,
+        count(*) over (partition by customer_id_before) as targets_of_before
+    from moves
+),
+
+-- a linking edge whose ends belonged to different customers before and one customer now
+merge_edges as (
+    select
+        previous_a.customer_id as customer_id_before_a,
+        previous_b.customer_id as customer_id_before_b,
+        current_a.customer_id as customer_id_after,
+        current_a.identifier as identifier_a,
+        current_b.identifier as identifier_b,
+        filtered_edges.example_record
+    from filtered_edges
+    inner join current_mapping as current_a
+        on filtered_edges.identifier_key_a = current_a.identifier_key
+    inner join current_mapping as current_b
+        on filtered_edges.identifier_key_b = current_b.identifier_key
+    inner join previous_mapping as previous_a
+        on current_a.identifier = previous_a.identifier
+    inner join previous_mapping as previous_b
+        on current_b.identifier = previous_b.identifier
+    where previous_a.customer_id <> previous_b.customer_id
+),
+
+merge_causes as (
+    select
+        customer_id_before,
+        customer_id_after,
+        min(cause) as cause
+    from (
+        select
+            customer_id_before_a as customer_id_before,
+            customer_id_after,
+            {{ dbt.concat(["identifier_a", "' | '", "identifier_b", "' | '", "example_record"]) }} as cause
+        from merge_edges
+        union all
+        select
+            customer_id_before_b as customer_id_before,
+            customer_id_after,
+            {{ dbt.concat(["identifier_a", "' | '", "identifier_b", "' | '", "example_record"]) }} as cause
+        from merge_edges
+    ) as both_sides
+    group by customer_id_before, customer_id_after
+),
+
+split_causes as (
+    select
+        previous_mapping.customer_id as customer_id_before,
+        min({{ dbt.concat(["current_mapping.identifier", "' excluded: '", "current_mapping.exclusion_reason"]) }})
+            as cause
+    from previous_mapping
+    inner join current_mapping
+        on previous_mapping.identifier = current_mapping.identifier
+    where current_mapping.is_excluded
+    group by previous_mapping.customer_id
+),
+
+changes as (
+    select
+        case
+            when shapes.sources_of_after > 1 then 'merge'
+            when shapes.targets_of_before > 1 then 'split'
+            else 'id_changed'
+        end as change_type,
+        shapes.customer_id_before,
+        shapes.customer_id_after,
+        shapes.identifiers_moved,
+        merge_causes.cause as merge_cause,
+        split_causes.cause as split_cause
+    from shapes
+    left join merge_causes
+        on
+            shapes.customer_id_before = merge_causes.customer_id_before
+            and shapes.customer_id_after = merge_causes.customer_id_after
+    left join split_causes
+        on shapes.customer_id_before = split_causes.customer_id_before
+    where shapes.customer_id_before <> shapes.customer_id_after
+),
+
+final as (
+    select
+        {{ dbt.hash(dbt.concat(["'" ~ invocation_id ~ "'", "'|'", "customer_id_before", "'|'", "customer_id_after"])) }}
+            as change_id,
+        '{{ invocation_id }}' as build_id,
+        {{ built_at }} as built_at,
+        change_type,
+        customer_id_before,
+        customer_id_after,
+        identifiers_moved,
+        case
+            when change_type = 'merge' then {{ dbt.split_part('merge_cause', "' | '", 1) }}
+        end as cause_identifier_a,
+        case
+            when change_type = 'merge' then {{ dbt.split_part('merge_cause', "' | '", 2) }}
+        end as cause_identifier_b,
+        case
+            when change_type = 'merge' then {{ dbt.split_part('merge_cause', "' | '", 3) }}
+        end as cause_record,
+        case
+            when change_type = 'merge' then 'linking edge between the two former customers'
+            when change_type = 'split' then coalesce(split_cause, 'link no longer observed')
+            else 'earlier identifier became the anchor'
+        end as cause_reason
+    from changes
+)
+
+select
+    change_id,
+    build_id,
+    built_at,
+    change_type,
+    customer_id_before,
+    customer_id_after,
+    cast(identifiers_moved as {{ dbt.type_bigint() }}) as identifiers_moved,
+    cause_identifier_a,
+    cause_identifier_b,
+    cause_record,
+    cause_reason
+from final
