@@ -8,6 +8,8 @@ from __future__ import annotations
 import dagster as dg
 
 from orchestration.assets.extraction import extraction_assets
+from orchestration.assets.reports import nightly_report
+from orchestration.assets.serving import audience_exports, serving_catalogue
 from orchestration.dbt_assets import clientbase_dbt_assets
 from orchestration.resources import build_resources
 from orchestration.schedules import nightly_build_schedule, nightly_job
@@ -16,6 +18,9 @@ from orchestration.sensors import landing_sensor
 assets = [
     *extraction_assets,
     clientbase_dbt_assets,
+    serving_catalogue,
+    nightly_report,
+    audience_exports,
 ]
 
 asset_checks: list = []

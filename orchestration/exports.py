@@ -318,6 +318,40 @@ LAYOUTS = {
 }
 
 
+# What the nightly run exports when no audience file is configured: the standing audiences a
+# retailer's CRM team mails every week. CLIENTBASE_AUDIENCES_FILE (YAML, a list of mappings with
+# the AudienceSpec fields) replaces them.
+AUDIENCES_ENV = "CLIENTBASE_AUDIENCES_FILE"
+DEFAULT_AUDIENCES = [
+    AudienceSpec(name="champions", channel="email", rfm_segment="champions", tags=("vip",)),
+    AudienceSpec(name="at-risk-winback", channel="email", rfm_segment="at_risk"),
+    AudienceSpec(name="sleeping", channel="sms", sleeping=True),
+    AudienceSpec(name="one-time-second-order", channel="email", lifecycle_stage="one_time"),
+]
+
+
+def load_audiences(path: Path | None = None) -> list[AudienceSpec]:
+    """Audience definitions from YAML (CLIENTBASE_AUDIENCES_FILE), else the defaults above."""
+    path = path or (Path(os.environ[AUDIENCES_ENV]) if os.environ.get(AUDIENCES_ENV) else None)
+    if path is None:
+        return list(DEFAULT_AUDIENCES)
+    import yaml  # dbt's dependency; only needed when a file is configured
+
+    entries = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []
+    if not isinstance(entries, list):
+        raise ExportError(f"{path}: expected a list of audiences")
+    known = set(AudienceSpec.__dataclass_fields__)
+    specs = []
+    for entry in entries:
+        unknown = set(entry) - known
+        if unknown:
+            raise ExportError(f"{path}: unknown audience fields {sorted(unknown)}")
+        spec = AudienceSpec(**entry)
+        spec.validate()
+        specs.append(spec)
+    return specs
+
+
 def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 

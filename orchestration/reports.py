@@ -322,25 +322,26 @@ def hygiene_rates(con, schema: str) -> Picture:
     return picture
 
 
-PICTURES: list[Callable[[duckdb.DuckDBPyConnection, str], Picture]] = [
-    rfm_grid,
-    cohort_triangle,
-    lifecycle_funnel,
-    identity_clusters,
-    hygiene_rates,
+# (picture name, its mart, how to draw it); names match Picture.name of the drawn picture.
+PICTURES: list[tuple[str, str, Callable[[duckdb.DuckDBPyConnection, str], Picture]]] = [
+    ("rfm_grid", "customer_rfm", rfm_grid),
+    ("cohort_retention", "cohort_retention", cohort_triangle),
+    ("lifecycle_funnel", "customer_lifecycle", lifecycle_funnel),
+    ("identity_clusters", "dim_customers", identity_clusters),
+    ("hygiene_rates", "hygiene_daily", hygiene_rates),
 ]
 
 
 def render_all(con: duckdb.DuckDBPyConnection, schema: str = "bi") -> list[Picture]:
     """Draw every picture that the available marts allow; the others say why they are missing."""
     pictures = []
-    for draw in PICTURES:
+    for name, mart, draw in PICTURES:
         try:
             pictures.append(draw(con, schema))
         except _Missing as reason:
-            name = draw.__name__
             log.warning("picture %s skipped: %s", name, reason)
-            pictures.append(Picture(name, name.replace("_", " "), "", skipped=str(reason)))
+            title = name.replace("_", " ").capitalize()
+            pictures.append(Picture(name, title, mart, skipped=str(reason)))
     return pictures
 
 
