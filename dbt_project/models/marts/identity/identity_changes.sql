@@ -22,9 +22,18 @@
 
 with
 
-current_mapping as (
+all_identifiers as (
     select * from {{ ref('int_identifiers_resolved') }}
+),
+
+current_mapping as (
+    select * from all_identifiers
     where customer_id is not null
+),
+
+overrides as (
+    select * from {{ ref('identity_overrides') }}
+    where override_type = 'never_link'
 ),
 
 filtered_edges as (
@@ -109,16 +118,33 @@ merge_causes as (
     group by customer_id_before, customer_id_after
 ),
 
+-- what cut an old cluster: a steward's never_link between two of its identifiers, else one of
+-- its identifiers that is excluded now
 split_causes as (
     select
-        previous_mapping.customer_id as customer_id_before,
-        min({{ dbt.concat(["current_mapping.identifier", "' excluded: '", "current_mapping.exclusion_reason"]) }})
-            as cause
-    from previous_mapping
-    inner join current_mapping
-        on previous_mapping.identifier = current_mapping.identifier
-    where current_mapping.is_excluded
-    group by previous_mapping.customer_id
+        customer_id_before,
+        min(cause) as cause
+    from (
+        select
+            previous_a.customer_id as customer_id_before,
+            {{ dbt.concat(["'never_link override '", "overrides.override_id"]) }} as cause
+        from overrides
+        inner join previous_mapping as previous_a
+            on previous_a.identifier = {{ dbt.concat(["overrides.identifier_type_a", "':'", "overrides.identifier_value_a"]) }}
+        inner join previous_mapping as previous_b
+            on previous_b.identifier = {{ dbt.concat(["overrides.identifier_type_b", "':'", "overrides.identifier_value_b"]) }}
+        where previous_a.customer_id = previous_b.customer_id
+        union all
+        select
+            previous_mapping.customer_id as customer_id_before,
+            {{ dbt.concat(["'~'", "all_identifiers.identifier", "' excluded: '", "all_identifiers.exclusion_reason"]) }}
+                as cause
+        from previous_mapping
+        inner join all_identifiers
+            on previous_mapping.identifier = all_identifiers.identifier
+        where all_identifiers.is_excluded
+    ) as candidate_causes
+    group by customer_id_before
 ),
 
 changes as (
@@ -164,7 +190,7 @@ final as (
         end as cause_record,
         case
             when change_type = 'merge' then 'linking edge between the two former customers'
-            when change_type = 'split' then coalesce(split_cause, 'link no longer observed')
+            when change_type = 'split' then coalesce({{ dbt.replace('split_cause', "'~'", "''") }}, 'link no longer observed')
             else 'earlier identifier became the anchor'
         end as cause_reason
     from changes
