@@ -4,8 +4,12 @@ Layout under ``<data>/serving/`` (see docs/bi.md)::
 
     snapshots/<build_id>/bi/<mart>.parquet      PII-safe copy (emails/phones hashed, names dropped)
     snapshots/<build_id>/marts/<mart>.parquet   full copy, only when CLIENTBASE_SERVE_PII=true
-    catalog-<build_id>.duckdb                    views over that snapshot + bi.build_info
-    clientbase.duckdb -> catalog-<build_id>.duckdb   symlink, swapped atomically (os.replace)
+    snapshots/<build_id>/clientbase.duckdb      catalogue: views over that snapshot + bi.build_info
+    clientbase.duckdb -> snapshots/<build_id>/clientbase.duckdb   symlink, swapped atomically
+
+Every night's catalogue file is called clientbase.duckdb because DuckDB names the database after
+the file it resolves to: BI tools then always see the catalog "clientbase", never a dated name
+that would break saved datasets the next morning.
 
 Why this shape: a DuckDB file being written by dbt is locked against every other process, so BI
 tools must never open the working warehouse. Each night is written to new files nobody reads yet
@@ -16,6 +20,7 @@ because its files stay on disk for ``keep`` more publishes.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -25,6 +30,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -334,14 +340,9 @@ def _write_catalogue(
 def _switch(serving_dir: Path, catalogue_path: Path) -> None:
     """Point clientbase.duckdb at the new catalogue in one rename (atomic on POSIX)."""
     link = serving_dir / CATALOGUE_NAME
-    if link.exists() and not link.is_symlink():
-        raise PublishRefused(
-            f"{link} is a regular file, not the symlink publishing manages; move it away first",
-            ["serving path is not a symlink"],
-        )
     temp_link = serving_dir / f".{CATALOGUE_NAME}.{os.getpid()}.{uuid.uuid4().hex[:6]}"
     # Relative target: the serving folder can be moved or mounted elsewhere as a whole.
-    os.symlink(catalogue_path.name, temp_link)
+    os.symlink(catalogue_path.relative_to(serving_dir), temp_link)
     os.replace(temp_link, link)
     _fsync_dir(serving_dir)
 
@@ -355,45 +356,56 @@ def _fsync_dir(path: Path) -> None:
 
 
 def current_build_id(serving_dir: Path | None = None) -> str | None:
+    """The build readers get when they open clientbase.duckdb now (None before the first)."""
     serving_dir = serving_dir or get_settings().serving_dir
     link = serving_dir / CATALOGUE_NAME
     if not link.is_symlink():
         return None
-    target = os.readlink(link)
-    match = re.match(r"catalog-(.+)\.duckdb$", Path(target).name)
-    return match.group(1) if match else None
+    build_id = Path(os.readlink(link)).parent.name
+    return build_id if _BUILD_ID.match(build_id) else None
+
+
+@contextmanager
+def _publish_lock(serving_dir: Path):
+    """One publish at a time per serving folder (a manual publish during the nightly one)."""
+    serving_dir.mkdir(parents=True, exist_ok=True)
+    with open(serving_dir / ".publish.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise PublishRefused(
+                f"another publish into {serving_dir} is running", ["publish already running"]
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def collect_garbage(serving_dir: Path, keep: int = DEFAULT_KEEP) -> list[str]:
-    """Delete all but the ``keep`` newest snapshots (and their catalogues), never the current one,
-    plus leftovers of publishes that died half way (``*.tmp`` folders, stray temp links)."""
+    """Delete all but the ``keep`` newest complete snapshots, never the current one, plus what
+    publishes that died half way left behind (``*.tmp`` folders, snapshots without a catalogue,
+    stray temporary links). Call it only under the publish lock."""
     snapshots_dir = serving_dir / "snapshots"
     if not snapshots_dir.exists():
         return []
     current = current_build_id(serving_dir)
-    builds = sorted(
-        (p.name for p in snapshots_dir.iterdir() if p.is_dir() and _BUILD_ID.match(p.name)),
-        reverse=True,
-    )
+    complete, incomplete = [], []
+    for path in snapshots_dir.iterdir():
+        if path.is_dir() and _BUILD_ID.match(path.name):
+            (complete if (path / CATALOGUE_NAME).exists() else incomplete).append(path.name)
+    complete.sort(reverse=True)
     removed = []
-    for build_id in builds[max(keep, 1) :]:
+    for build_id in complete[max(keep, 1) :] + incomplete:
         if build_id == current:
             continue
-        (serving_dir / f"catalog-{build_id}.duckdb").unlink(missing_ok=True)
-        (serving_dir / f"catalog-{build_id}.duckdb.wal").unlink(missing_ok=True)
         shutil.rmtree(snapshots_dir / build_id, ignore_errors=True)
         removed.append(build_id)
-    # An interrupted publish leaves <id>.tmp folders and catalogues without a snapshot folder.
     for leftover in snapshots_dir.glob("*.tmp"):
         shutil.rmtree(leftover, ignore_errors=True)
-    alive = set(builds) - set(removed)
-    for catalogue in serving_dir.glob("catalog-*.duckdb"):
-        build_id = catalogue.name[len("catalog-") : -len(".duckdb")]
-        if build_id not in alive and build_id != current:
-            catalogue.unlink(missing_ok=True)
     for temp_link in serving_dir.glob(f".{CATALOGUE_NAME}.*"):
         temp_link.unlink(missing_ok=True)
-    return removed
+    return sorted(removed)
 
 
 def publish(
@@ -445,32 +457,35 @@ def publish(
     snapshots_dir.mkdir(parents=True, exist_ok=True)
     salt = resolve_salt(serving_dir)
 
-    # Write under a temporary name, rename when complete: a crash leaves no half snapshot
-    # that could be mistaken for a good one.
-    temp_dir = snapshots_dir / f"{build_id}.tmp"
-    snapshot_dir = snapshots_dir / build_id
-    catalogue_path = serving_dir / f"catalog-{build_id}.duckdb"
-    try:
-        mart_snapshots = _write_snapshot(
-            warehouse_path, temp_dir, salt=salt, serve_pii=serve_pii, marts=marts
+    with _publish_lock(serving_dir):
+        # Write under temporary names, rename when complete: a crash leaves nothing that could
+        # be mistaken for a good night (and the next publish sweeps it away).
+        temp_dir = snapshots_dir / f"{build_id}.tmp"
+        snapshot_dir = snapshots_dir / build_id
+        catalogue_path = snapshot_dir / CATALOGUE_NAME
+        temp_catalogue = snapshot_dir / f".{CATALOGUE_NAME}.tmp"
+        try:
+            mart_snapshots = _write_snapshot(
+                warehouse_path, temp_dir, salt=salt, serve_pii=serve_pii, marts=marts
+            )
+            os.rename(temp_dir, snapshot_dir)
+            # The views bind to the Parquet files' final paths, so the catalogue comes second.
+            _write_catalogue(
+                temp_catalogue, snapshot_dir, build_id, mart_snapshots, serve_pii, warehouse_path
+            )
+            os.replace(temp_catalogue, catalogue_path)
+        except BaseException:
+            shutil.rmtree(temp_dir, ignore_errors=True)
+            shutil.rmtree(snapshot_dir, ignore_errors=True)
+            raise
+        _switch(serving_dir, catalogue_path)
+        # For tools that cannot follow symlinks (and for people): which night is being served.
+        pointer = serving_dir / f".current.json.{os.getpid()}"
+        pointer.write_text(
+            json.dumps({"build_id": build_id, "catalogue": str(catalogue_path)}) + "\n"
         )
-        os.rename(temp_dir, snapshot_dir)
-        temp_catalogue = serving_dir / f".catalog-{build_id}.duckdb.tmp"
-        _write_catalogue(
-            temp_catalogue, snapshot_dir, build_id, mart_snapshots, serve_pii, warehouse_path
-        )
-        os.replace(temp_catalogue, catalogue_path)
-    except BaseException:
-        shutil.rmtree(temp_dir, ignore_errors=True)
-        for leftover in serving_dir.glob(f".catalog-{build_id}.duckdb.tmp*"):
-            leftover.unlink(missing_ok=True)
-        raise
-    _switch(serving_dir, catalogue_path)
-    # For tools that cannot follow symlinks (and for people): which night is being served.
-    pointer = serving_dir / f".current.json.{os.getpid()}"
-    pointer.write_text(json.dumps({"build_id": build_id, "catalogue": catalogue_path.name}) + "\n")
-    os.replace(pointer, serving_dir / "current.json")
-    removed = collect_garbage(serving_dir, keep)
+        os.replace(pointer, serving_dir / "current.json")
+        removed = collect_garbage(serving_dir, keep)
     result = PublishResult(
         build_id=build_id,
         catalogue_path=catalogue_path,

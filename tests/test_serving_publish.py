@@ -156,12 +156,23 @@ def test_garbage_collection_keeps_newest_and_current(warehouse, tmp_path, monkey
     assert sorted(p.name for p in (serving_dir / "snapshots").iterdir()) == sorted(ids[-2:])
     # Leftovers of a publish killed half way are cleaned up by the next run.
     (serving_dir / "snapshots" / "20200101T000000000000Z-abcdef.tmp").mkdir()
-    (serving_dir / "catalog-20200101T000000000000Z-abcdef.duckdb").write_bytes(b"")
+    (serving_dir / "snapshots" / "20200101T000000000000Z-fedcba" / "bi").mkdir(parents=True)
     removed = serving.collect_garbage(serving_dir, keep=2)
-    assert removed == []
-    assert not (serving_dir / "snapshots" / "20200101T000000000000Z-abcdef.tmp").exists()
-    assert not (serving_dir / "catalog-20200101T000000000000Z-abcdef.duckdb").exists()
-    assert (serving_dir / serving.CATALOGUE_NAME).resolve().name == f"catalog-{ids[-1]}.duckdb"
+    assert removed == ["20200101T000000000000Z-fedcba"]
+    assert sorted(p.name for p in (serving_dir / "snapshots").iterdir()) == sorted(ids[-2:])
+    link = serving_dir / serving.CATALOGUE_NAME
+    assert link.resolve() == serving_dir / "snapshots" / ids[-1] / "clientbase.duckdb"
+
+
+def test_database_name_is_stable_across_nights(warehouse, tmp_path, monkeypatch):
+    """DuckDB names the database after the file: BI tools must see 'clientbase' every night."""
+    monkeypatch.setenv("CLIENTBASE_PII_SALT", "pepper")
+    serving_dir = tmp_path / "serving"
+    names = set()
+    for _ in range(2):
+        serving.publish(warehouse_path=warehouse, serving_dir=serving_dir)
+        names |= {r[0] for r in _read(serving_dir, "select current_database()")}
+    assert names == {"clientbase"}
 
 
 def test_regular_file_in_place_of_the_symlink_is_not_overwritten(warehouse, tmp_path, monkeypatch):
