@@ -6,12 +6,15 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from orchestration.assets.extraction import EXTRACTION_GROUP
-from orchestration.dbt_assets import AS_OF_DATE_TAG
+from orchestration.dbt_assets import AS_OF_DATE_TAG, clientbase_dbt_assets
 from orchestration.partitions import daily_partitions, schedule_timezone
 
-# Every extraction asset and everything downstream (dbt models and their tests, and whatever
-# other modules hang below them: quality checks, CLV, the serving publish).
-nightly_selection = dg.AssetSelection.groups(EXTRACTION_GROUP).downstream()
+# Every extraction asset, every dbt node (seeds included: they feed models but hang below no
+# extraction asset), and everything downstream of them (quality checks, CLV, the serving
+# publish, whatever other modules add below the marts).
+nightly_selection = (
+    dg.AssetSelection.groups(EXTRACTION_GROUP) | dg.AssetSelection.assets(clientbase_dbt_assets)
+).downstream()
 
 nightly_job = dg.define_asset_job(
     "nightly_build",

@@ -9,6 +9,7 @@ import argparse
 import logging
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +23,7 @@ def extract_all(
     raw_dir: Path,
     systems: list[str] | None = None,
     days: list[str] | None = None,
+    workers: int = 3,
 ) -> list[LoadResult]:
     """Load the given systems (all by default). Daily systems load `days`, or, when None, every
     day from the first to the last day folder found in any system, so that every system has a
@@ -31,14 +33,15 @@ def extract_all(
         found = sorted({d for s in DAILY_SYSTEMS for d in discover_days(landing_dir, s)})
         days = _every_day(found[0], found[-1]) if found else []
     loaded_at = datetime.now(UTC)
-    results: list[LoadResult] = []
-    for system in systems:
-        daily = system in DAILY_SYSTEMS
-        for result in load_system(
-            system, landing_dir, raw_dir, days if daily else None, loaded_at=loaded_at
-        ).values():
-            results.append(result)
-    return results
+
+    def one(system: str) -> list[LoadResult]:
+        window = days if system in DAILY_SYSTEMS else None
+        return list(load_system(system, landing_dir, raw_dir, window, loaded_at=loaded_at).values())
+
+    # Systems load in parallel: a load spends most of its time creating and renaming one file
+    # per day, waiting on the file system rather than the CPU.
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        return [r for batch in pool.map(one, systems) for r in batch]
 
 
 def _every_day(first: str, last: str) -> list[str]:

@@ -431,11 +431,6 @@ def _quarantine_select(schema: TableSchema, where: str) -> str:
     """
 
 
-def _place(tmp_file: Path, final: Path) -> None:
-    final.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(tmp_file, final)
-
-
 def _load_batch(
     con: duckdb.DuckDBPyConnection,
     schema: TableSchema,
@@ -486,36 +481,39 @@ def _load_batch(
 
     table_dir = raw_table_dir(raw_dir, schema)
     q_dir = quarantine_table_dir(raw_dir, schema)
-    token = uuid.uuid4().hex[:12]
-    tmp_loaded = table_dir / f".tmp-{token}"
-    tmp_quarantine = q_dir / f".tmp-{token}"
+    # DuckDB writes straight into the final partition folders under a per-load temporary name
+    # (never *.parquet), then each file is renamed over part-0.parquet: a rename in the same
+    # folder is atomic, and no temporary folder tree has to be created and removed per load.
+    stem = f"tmp_{uuid.uuid4().hex[:12]}"
+    params = {"loaded_at": loaded_at}
+    day_list: list[str | None] = list(days) if days is not None else [None]
     try:
-        for tmp in (tmp_loaded, tmp_quarantine):
-            tmp.mkdir(parents=True)
-        params = {"loaded_at": loaded_at}
-        outputs = (
-            (tmp_loaded, _loaded_select(schema, "c.reason is null")),
-            (tmp_quarantine, _quarantine_select(schema, "c.reason is not null")),
-        )
-        for tmp, select in outputs:
+        for base, select in (
+            (table_dir, _loaded_select(schema, "c.reason is null")),
+            (q_dir, _quarantine_select(schema, "c.reason is not null")),
+        ):
+            base.mkdir(parents=True, exist_ok=True)
             if schema.daily:
-                target = tmp / "data"
                 options = (
                     f"format parquet, compression zstd, partition_by ({PARTITION_COLUMN}), "
-                    f"file_extension {_lit(TMP_EXTENSION)}"
+                    f"file_extension {_lit(TMP_EXTENSION)}, "
+                    f"filename_pattern {_lit(stem + '_{i}')}, overwrite_or_ignore true"
                 )
+                con.execute(f"copy ({select}) to {_lit(str(base))} ({options})", params)
             else:
-                target = tmp / f"data.{TMP_EXTENSION}"
-                options = "format parquet, compression zstd"
-            con.execute(f"copy ({select}) to {_lit(str(target))} ({options})", params)
-            # An empty file with the exact column types, for days without rows.
-            con.execute(
-                f"copy ({_without_partition(select, schema)} limit 0) to "
-                f"{_lit(str(tmp / f'empty.{TMP_EXTENSION}'))} (format parquet)",
-                params,
-            )
+                target = base / f"{stem}_0.{TMP_EXTENSION}"
+                con.execute(
+                    f"copy ({select}) to {_lit(str(target))} (format parquet, compression zstd)",
+                    params,
+                )
+        # An empty raw file with the exact column types, for days without rows.
+        empty = table_dir / f"{stem}_empty.{TMP_EXTENSION}"
+        loaded_columns = _without_partition(_loaded_select(schema, "false"), schema)
+        con.execute(f"copy ({loaded_columns}) to {_lit(str(empty))} (format parquet)", params)
 
-        _check_conservation(con, schema, tmp_loaded, tmp_quarantine, expected)
+        written_raw = _written_files(table_dir, stem, schema)
+        written_q = _written_files(q_dir, stem, schema)
+        _check_conservation(con, schema, written_raw, written_q, expected)
 
         counts = con.execute(
             "select coalesce(reason, ''), count(*) from classified group by all"
@@ -534,30 +532,34 @@ def _load_batch(
             loaded_by_day = dict(per_day)
             result.rows_by_partition = {d: loaded_by_day.get(d, 0) for d in days or []}
 
-        for tmp, final_of in (
-            (tmp_loaded, raw_partition_file),
-            (tmp_quarantine, quarantine_partition_file),
-        ):
-            for day in days if days is not None else [None]:
-                final = final_of(raw_dir, schema, day)
-                written = (
-                    _written_file(tmp / "data" / f"{PARTITION_COLUMN}={day}")
-                    if day is not None
-                    else tmp / f"data.{TMP_EXTENSION}"
-                )
-                if written is not None and written.exists():
-                    _place(written, final)
-                else:
-                    staged = final.parent / f".{final.name}.{token}.{TMP_EXTENSION}"
-                    final.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(tmp / f"empty.{TMP_EXTENSION}", staged)
-                    os.replace(staged, final)
+        for day in day_list:
+            final = raw_partition_file(raw_dir, schema, day)
+            if day in written_raw:
+                os.replace(written_raw.pop(day), final)
+            else:
+                final.parent.mkdir(parents=True, exist_ok=True)
+                staged = final.parent / f"{stem}_0.{TMP_EXTENSION}"
+                shutil.copyfile(empty, staged)
+                os.replace(staged, final)
+            # Quarantine files exist only for partitions with rejected rows; a re-run that
+            # rejects nothing removes the previous run's file.
+            q_final = quarantine_partition_file(raw_dir, schema, day)
+            if day in written_q:
+                q_final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(written_q.pop(day), q_final)
+            else:
+                q_final.unlink(missing_ok=True)
+        if written_raw or written_q:
+            stray = sorted(str(d) for d in {**written_raw, **written_q})
+            raise ExtractionError(f"{schema.key}: rows written for days not asked for: {stray}")
     finally:
         con.unregister("files")
         con.unregister("lines")
         con.execute("drop table if exists classified")
-        for tmp in (tmp_loaded, tmp_quarantine):
-            shutil.rmtree(tmp, ignore_errors=True)
+        for base in (table_dir, q_dir):
+            pattern = f"*/{stem}_*.{TMP_EXTENSION}" if schema.daily else f"{stem}_*"
+            for leftover in [*base.glob(pattern), *base.glob(f"{stem}_*")]:
+                leftover.unlink(missing_ok=True)
     if not result.is_conserved:  # the per-file check above is stricter; this guards the sums
         raise ExtractionError(f"row conservation broken: {result.summary()}")
     return result
@@ -569,33 +571,37 @@ def _without_partition(select: str, schema: TableSchema) -> str:
     return f"select * exclude ({PARTITION_COLUMN}) from ({select})"
 
 
-def _written_file(folder: Path) -> Path | None:
-    if not folder.is_dir():
-        return None
-    found = sorted(folder.glob(f"*.{TMP_EXTENSION}"))
-    if len(found) != 1:
-        raise ExtractionError(f"expected one Parquet file in {folder}, found {len(found)}")
-    return found[0]
+def _written_files(base: Path, stem: str, schema: TableSchema) -> dict[str | None, Path]:
+    """The files one COPY wrote, by partition day (None for a snapshot)."""
+    if not schema.daily:
+        found = base / f"{stem}_0.{TMP_EXTENSION}"
+        return {None: found} if found.exists() else {}
+    written: dict[str | None, Path] = {}
+    prefix = f"{PARTITION_COLUMN}="
+    for path in base.glob(f"{prefix}*/{stem}_*.{TMP_EXTENSION}"):
+        day = path.parent.name.removeprefix(prefix)
+        if day in written:
+            raise ExtractionError(f"DuckDB wrote several files for {path.parent}")
+        written[day] = path
+    return written
 
 
 def _check_conservation(
     con: duckdb.DuckDBPyConnection,
     schema: TableSchema,
-    tmp_loaded: Path,
-    tmp_quarantine: Path,
+    written_raw: dict[str | None, Path],
+    written_q: dict[str | None, Path],
     expected: dict[str, int],
 ) -> None:
     """Lines read (counted from the bytes) = rows written + rows quarantined, file by file,
     counted from the Parquet files just written, before any of them replaces a partition."""
-    pattern = f"**/*.{TMP_EXTENSION}" if schema.daily else f"*.{TMP_EXTENSION}"
     written: Counter[str] = Counter()
-    for folder, column in ((tmp_loaded, "_source_file"), (tmp_quarantine, "source_file")):
-        files = [p for p in folder.glob(pattern) if not p.name.startswith("empty.")]
+    for files, column in ((written_raw, "_source_file"), (written_q, "source_file")):
         if not files:
             continue
         rows = con.execute(
             f"select {column}, count(*) from read_parquet($files) group by all",
-            {"files": [str(p) for p in files]},
+            {"files": [str(p) for p in files.values()]},
         ).fetchall()
         for source_file, n in rows:
             written[source_file] += n
