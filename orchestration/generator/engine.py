@@ -12,6 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pandas as pd
 
 from . import settings as cfg
 from .mess import (
@@ -23,6 +24,7 @@ from .mess import (
     name_typo,
     phone_shape,
 )
+from .pools import USER_AGENTS
 from .population import (
     CHANNELS,
     Cards,
@@ -35,6 +37,7 @@ from .population import (
     make_people,
 )
 from .reference import PRODUCT_COLUMNS, STORE_COLUMNS, Products, Stores, make_products, make_stores
+from .vector import iso_times, uuids
 from .writer import (
     CRM_CONTACTS,
     LOYALTY_CARDS,
@@ -58,6 +61,8 @@ BOUNCE_REASONS_HARD = ("550 5.1.1 User unknown", "550 5.1.2 Domain not found",
 BOUNCE_REASONS_SOFT = ("452 4.2.2 Mailbox full", "421 4.7.0 Try again later")
 PHONE_BOUNCE = ("Invalid number", "Number not reachable")
 VPN_EXIT = ("NL", "Europe/Amsterdam")
+ANON_ZONES = ("Europe/Moscow", "Europe/Moscow", "Asia/Yekaterinburg", "Asia/Novosibirsk",
+              "Europe/Samara", "America/New_York", "Europe/Berlin")
 TZ_COUNTRY = {"Europe/Moscow": "RU", "Europe/Kaliningrad": "RU", "Europe/Samara": "RU",
               "Asia/Yekaterinburg": "RU", "Asia/Omsk": "RU", "Asia/Novosibirsk": "RU",
               "Asia/Krasnoyarsk": "RU", "Asia/Irkutsk": "RU", "Asia/Vladivostok": "RU",
@@ -125,7 +130,7 @@ class World:
         self.contact_created_sorted = c.created[self.contact_order]
         self.card_issued_sorted = self.cards.issued  # cards are already sorted by issue time
         n_cookies = int(p.cookie_count.sum())
-        self.cookie_id = self._uuids(n_cookies)
+        self.cookie_id = uuids(rng, n_cookies).astype(object)
         self.cookie_ua = rng.integers(0, 8, n_cookies)
         self.cookie_used = np.zeros(n_cookies, bool)
         self.cookie_identified = np.zeros(n_cookies, bool)
@@ -160,21 +165,30 @@ class World:
                     n_camp += 1
                     cid = f"CMP-{d:%y%m%d}-{ch[:2].upper()}{n_camp:05d}"
                     self.campaigns[t].append((ch, cid, name, promo.format(yy=d.year % 100)))
-        # Address → owner for the truth (junk addresses belong to nobody).
-        self.address_owner: dict[str, str] = {}
+        # Each distinct ESP address is one truth record; contacts sharing it point to the
+        # first one (canonical). Junk addresses, or ones shared by two people, own nobody.
         junk_addr = set(JUNK_EMAILS) | {esp_phone(x) for x in JUNK_PHONES} | {
             "+" + esp_phone(x) for x in JUNK_PHONES}
+        self.address_canon: dict[str, np.ndarray] = {}
+        self.address_owner: dict[str, np.ndarray] = {}
+        self.address_recorded: dict[str, np.ndarray] = {}
+        pid_of = np.where(c.person >= 0, p.person_id[np.maximum(c.person, 0)], "")
         for ch in CHANNELS:
             addrs = c.address[ch]
-            for j in range(c.n):
-                a = addrs[j]
-                if not a:
-                    continue
-                key = f"{ch}:{a}"
-                owner = "" if (c.person[j] < 0 or a in junk_addr) else p.person_id[c.person[j]]
-                prev = self.address_owner.get(key)
-                self.address_owner[key] = owner if prev is None or prev == owner else ""
-        self.address_emitted: set[str] = set()
+            codes, uniques = pd.factorize(addrs)
+            canon_of_code = np.full(len(uniques), -1, dtype=np.int64)
+            order = np.arange(c.n)[::-1]
+            canon_of_code[codes[order]] = order  # last write wins = first contact
+            canon = canon_of_code[codes]
+            owner = np.full(c.n, "", dtype=object)
+            first_owner = pid_of[canon]
+            clash = np.zeros(len(uniques), bool)
+            np.logical_or.at(clash, codes, pid_of != first_owner)
+            ok = ~clash[codes] & ~np.isin(addrs, list(junk_addr))
+            owner[canon[ok]] = first_owner[ok]
+            self.address_canon[ch] = canon
+            self.address_owner[ch] = owner
+            self.address_recorded[ch] = np.zeros(c.n, bool)
         self.pending: dict[int, dict[str, list]] = defaultdict(lambda: defaultdict(list))
         self.order_seq = 5_000_000
         self.receipt_seq = 0
@@ -183,16 +197,6 @@ class World:
         self.card_seen = np.zeros(self.cards.n, bool)
         self.contact_seen = np.zeros(c.n, bool)
         self._tz_cache: dict[tuple[str, int], int] = {}
-
-    def _uuids(self, n: int) -> np.ndarray:
-        if n == 0:
-            return np.array([], dtype=object)
-        raw = self.rng.bytes(16 * n).hex()
-        out = np.empty(n, dtype=object)
-        for i in range(n):
-            h = raw[32 * i: 32 * i + 32]
-            out[i] = f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
-        return out
 
     # -- time helpers --------------------------------------------------------------------
     def iso(self, x: float) -> str:
@@ -216,37 +220,45 @@ class World:
         return t + utc / 86400
 
     # -- products ------------------------------------------------------------------------
-    def pick_products(self, person: int, k: int) -> np.ndarray:
+    def pick_products(self, persons: np.ndarray) -> np.ndarray:
+        """One product per entry of `persons`: 70 % from the person's favourite department."""
         rng = self.rng
-        if rng.random() < 0.7:
-            ids, cum = self.dept_products[int(self.people.l1_pref[person])]
-        else:
-            ids, cum = np.arange(len(self.all_cum)), self.all_cum
-        pos = np.minimum(np.searchsorted(cum, rng.random(k)), len(ids) - 1)
-        return ids[pos]
+        n = len(persons)
+        out = np.empty(n, dtype=np.int64)
+        u = rng.random(n)
+        dept = np.where(rng.random(n) < 0.7, self.people.l1_pref[persons], -1)
+        for k, (ids, cum) in enumerate(self.dept_products):
+            m = dept == k
+            out[m] = ids[np.minimum(np.searchsorted(cum, u[m]), len(ids) - 1)]
+        m = dept < 0
+        out[m] = np.minimum(np.searchsorted(self.all_cum, u[m]), len(self.all_cum) - 1)
+        return out
 
-    def basket(self, person: int, promo_pct: float) -> tuple[list[dict], float, float]:
+    def baskets(self, persons: np.ndarray, promo_pct: np.ndarray) -> dict[str, np.ndarray]:
+        """Lines of one basket per person: `owner` is the basket (index into persons)."""
         rng = self.rng
-        k = int(min(1 + rng.poisson(0.9), 6))
-        prods = self.pick_products(person, k)
-        lines, subtotal, discount = [], 0.0, 0.0
-        for n, pi in enumerate(prods, start=1):
-            qty = int(rng.choice([1, 1, 1, 1, 1, 1, 2, 2, 3]))
-            price = float(self.products.price[pi])
-            gross = round(price * qty, 2)
-            sale = round(gross * 0.2, 2) if rng.random() < 0.15 else 0.0
-            promo = round((gross - sale) * promo_pct, 2)
-            lines.append({"n": n, "product_id": self.products.product_id[pi], "quantity": qty,
-                          "unit_price": price, "discount_amount": round(sale + promo, 2),
-                          "line_amount": round(gross - sale - promo, 2)})
-            subtotal += gross
-            discount += sale + promo
-        return lines, round(subtotal, 2), round(discount, 2)
+        k = np.minimum(1 + rng.poisson(0.9, len(persons)), 6)
+        owner = np.repeat(np.arange(len(persons)), k)
+        starts = np.concatenate([[0], np.cumsum(k)[:-1]])
+        number = np.arange(len(owner)) - np.repeat(starts, k) + 1
+        prod = self.pick_products(persons[owner])
+        qty = np.array([1, 1, 1, 1, 1, 1, 2, 2, 3])[rng.integers(0, 9, len(owner))]
+        price = self.products.price[prod]
+        gross = np.round(price * qty, 2)
+        sale = np.where(rng.random(len(owner)) < 0.15, np.round(gross * 0.2, 2), 0.0)
+        promo = np.round((gross - sale) * promo_pct[owner], 2)
+        disc = np.round(sale + promo, 2)
+        return {"owner": owner, "number": number, "product": prod, "quantity": qty,
+                "unit_price": price, "discount": disc, "amount": np.round(gross - disc, 2),
+                "subtotal": np.round(np.bincount(owner, gross, len(persons)), 2),
+                "discount_total": np.round(np.bincount(owner, disc, len(persons)), 2),
+                "count": k, "start": starts}
 
     # -- the day -------------------------------------------------------------------------
     def day(self, t: int) -> None:
         d = self.start + timedelta(days=t)
         self.rows: dict[str, list] = defaultdict(list)
+        self.parts: dict[str, list[dict]] = defaultdict(list)
         self.card_updates: dict[int, float] = {}
         season = _season(d)
         p = self.people
@@ -262,14 +274,21 @@ class World:
         r = self.rows
         lw.write(CRM_CONTACTS, d, r["crm"])
         lw.write(SHOP_ORDERS, d, r["orders"])
-        lw.write(SHOP_ORDER_LINES, d, r["order_lines"])
+        lw.write(SHOP_ORDER_LINES, d, self._joined("order_lines", SHOP_ORDER_LINES.columns))
         lw.write(POS_RECEIPTS, d, r["receipts"])
-        lw.write(POS_RECEIPT_LINES, d, r["receipt_lines"])
+        lw.write(POS_RECEIPT_LINES, d, self._joined("receipt_lines", POS_RECEIPT_LINES.columns))
         lw.write(LOYALTY_CARDS, d, r["cards"])
-        lw.write(WEB_EVENTS, d, r["web"])
-        lw.write(MESSAGING_EVENTS, d, r["messaging"])
+        lw.write(WEB_EVENTS, d, self._joined("web", WEB_EVENTS.columns))
+        lw.write(MESSAGING_EVENTS, d, self._joined("messaging", MESSAGING_EVENTS.columns))
         lw.write(SURVEY_RESPONSES, d, r["surveys"])
         self.pending.pop(t, None)
+
+    def _joined(self, name: str, columns: tuple[str, ...]) -> dict[str, np.ndarray]:
+        parts = self.parts.get(name, [])
+        if not parts:
+            return {c: np.array([], dtype=object) for c in columns}
+        return {c: np.concatenate([np.asarray(part[c], dtype=object) for part in parts])
+                for c in columns}
 
     def touch(self, person: int, t: int) -> None:
         if person >= 0 and t > self.last_active[person]:
@@ -355,251 +374,341 @@ class World:
         open_ok = (s >= 0) & (st.opened_day[np.maximum(s, 0)] <= t)
         still_home = ~(p.moved[buyers] & (p.move_day[buyers] <= t))
         in_store = open_ok & still_home & (u >= p.online_share[buyers])
-        for i in buyers[in_store].tolist():
-            self._receipt(t, i)
-        for i in buyers[~in_store].tolist():
-            self._order(t, i)
-        for _ in range(int(rng.poisson(0.03))):
-            self._order(t, -1)  # QA test orders that belong to nobody
+        self._receipts(t, buyers[in_store])
+        online = buyers[~in_store]
+        # QA test orders that belong to nobody ride along as person -1.
+        n_test = int(rng.poisson(0.03))
+        self._orders(t, np.concatenate([online, np.full(n_test, -1)]).astype(np.int64))
 
-    def _order(self, t: int, i: int) -> None:
+    def _orders(self, t: int, persons: np.ndarray) -> None:
         rng, p, c = self.rng, self.people, self.contacts
-        self.order_seq += 1
-        order_id = str(self.order_seq)
-        promo, pct = "", 0.0
-        if i >= 0 and self.last_click[i] >= t - 14 and self.last_click_promo[i] and \
-                rng.random() < 0.6:
-            promo, pct = self.last_click_promo[i], 0.15
-        elif rng.random() < 0.07:
-            promo, pct = GENERIC_PROMOS[int(rng.integers(0, 4))], 0.10
-        if promo:
-            r = rng.random()
-            promo = promo if r < 0.6 else promo.lower() if r < 0.85 else f" {promo.title()}"
-        lines, subtotal, discount = self.basket(max(i, 0), pct)
-        shipping = 0.0 if subtotal - discount >= 3000 else 299.0
-        user_id, email, phone, fn, ln = None, "", "", "", ""
-        cookie = None
-        if i >= 0:
-            cookie, session_t = self._session(t, i, checkout=lines)
-            j = int(p.contact[i])
-            jd = int(p.dup_contact[i])
-            logged = j >= 0 and c.created[j] <= session_t and rng.random() < 0.7
-            if logged:
-                if jd >= 0 and c.created[jd] <= session_t and rng.random() < 0.25:
-                    j = jd
-                user_id = c.contact_id[j]
-                email, phone = c.email[j].strip(), c.phone[j]
-                fn, ln = c.first[j], c.last[j]
+        n = len(persons)
+        if n == 0:
+            return
+        real = persons >= 0
+        pe = np.maximum(persons, 0)
+        promos = np.full(n, "", dtype=object)
+        pct = np.zeros(n)
+        clicked = real & (self.last_click[pe] >= t - 14) & (self.last_click_promo[pe] != "") \
+            & (rng.random(n) < 0.6)
+        promos[clicked] = self.last_click_promo[pe[clicked]]
+        pct[clicked] = 0.15
+        generic = ~clicked & (rng.random(n) < 0.07)
+        promos[generic] = np.array(GENERIC_PROMOS, dtype=object)[
+            rng.integers(0, len(GENERIC_PROMOS), int(generic.sum()))]
+        pct[generic] = 0.10
+        b = self.baskets(pe, pct)
+        sess_idx = np.flatnonzero(real)
+        carts = [b["product"][b["owner"] == k] for k in sess_idx.tolist()]
+        cookies, ends = self._sessions(t, persons[real], carts)
+        cookie_of = np.full(n, None, dtype=object)
+        end_of = t + rng.uniform(0.3, 0.7, n)
+        cookie_of[sess_idx] = cookies
+        end_of[sess_idx] = ends
+        r = rng.random((n, 8))
+        order_ids = []
+        for k in range(n):
+            i = int(persons[k])
+            self.order_seq += 1
+            order_id = str(self.order_seq)
+            order_ids.append(order_id)
+            promo = promos[k]
+            if promo:
+                promo = promo if r[k, 0] < 0.6 else promo.lower() if r[k, 0] < 0.85 \
+                    else f" {promo.title()}"
+            subtotal, discount = float(b["subtotal"][k]), float(b["discount_total"][k])
+            shipping = 0.0 if subtotal - discount >= 3000 else 299.0
+            user_id, email, phone, fn, ln = None, "", "", "", ""
+            created = min(float(end_of[k]) + 30 / 86400, t + 86399 / 86400)
+            if i >= 0:
+                j, jd = int(p.contact[i]), int(p.dup_contact[i])
+                if j >= 0 and c.created[j] <= created and r[k, 1] < 0.7:
+                    if jd >= 0 and c.created[jd] <= created and r[k, 2] < 0.25:
+                        j = jd
+                    user_id = c.contact_id[j]
+                    email, phone = c.email[j].strip(), c.phone[j]
+                    fn, ln = c.first[j], c.last[j]
+                else:
+                    email = guest_email(p, i, r[k, 3], r[k, 4])
+                    phone = (phone_shape(p.phone[i], int(r[k, 5] * 9)) if r[k, 6] < 0.7 else
+                             JUNK_PHONES[0] if r[k, 6] < 0.74 else "")
+                    fn, ln = p.first[i], p.last[i]
+                    if r[k, 7] < 0.08:
+                        fn = name_typo(fn, r[k, 5])
+                    elif r[k, 7] > 0.95:
+                        fn, ln = p.first_latin[i], p.last_latin[i]
+                self.touch(i, t)
+                self.last_purchase[i] = t
             else:
-                email = guest_email(p, i, rng.random(), rng.random())
-                r = rng.random()
-                phone = (phone_shape(p.phone[i], int(rng.integers(0, 9))) if r < 0.7 else
-                         JUNK_PHONES[0] if r < 0.74 else "")
-                fn, ln = p.first[i], p.last[i]
-                if rng.random() < 0.08:
-                    fn = name_typo(fn, rng.random())
-                if rng.random() < 0.05:
-                    fn, ln = p.first_latin[i], p.last_latin[i]
-            created = session_t + 30 / 86400
-            self.touch(i, t)
-            self.last_purchase[i] = t
-        else:
-            created = t + rng.uniform(0.3, 0.7)
-            email, fn, ln, phone = JUNK_EMAILS[0], "Тест", "Тестов", JUNK_PHONES[0]
-        created = min(created, t + 86399 / 86400)
-        row = {"order_id": order_id, "created_at": self.iso(created),
-               "updated_at": self.iso(created), "status": "completed", "user_id": user_id,
-               "email": email or None, "phone": phone or None, "first_name": fn or None,
-               "last_name": ln or None, "promo_code": promo or None,
-               "channel": "app" if rng.random() < 0.35 else "web", "currency": "RUB",
-               "subtotal_amount": subtotal, "discount_amount": discount,
-               "shipping_amount": shipping,
-               "total_amount": round(subtotal - discount + shipping, 2),
-               "anonymous_id": cookie}
-        self.rows["orders"].append(row)
-        for ln_ in lines:
-            self.rows["order_lines"].append({
-                "order_line_id": f"{order_id}-{ln_['n']}", "order_id": order_id,
-                "product_id": ln_["product_id"], "quantity": ln_["quantity"],
-                "unit_price": ln_["unit_price"], "discount_amount": ln_["discount_amount"],
-                "line_amount": ln_["line_amount"]})
-        pid = p.person_id[i] if i >= 0 else ""
-        self.landing.record("shop", "shop_order", order_id, pid)
-        r = rng.random()
-        if r < 0.04:
-            later = t + int(rng.integers(1, 3))
-            self.pending[later]["order_status"].append((row, "cancelled"))
-        elif r < 0.11:
-            later = t + int(rng.integers(5, 31))
-            self.pending[later]["order_status"].append((row, "returned"))
-        if i >= 0 and rng.random() < 0.03:
-            self.pending[t + 1]["feedback"].append(i)
+                email, fn, ln, phone = JUNK_EMAILS[0], "Тест", "Тестов", JUNK_PHONES[0]
+            row = {"order_id": order_id, "created_at": self.iso(created),
+                   "updated_at": self.iso(created), "status": "completed", "user_id": user_id,
+                   "email": email or None, "phone": phone or None, "first_name": fn or None,
+                   "last_name": ln or None, "promo_code": promo or None,
+                   "channel": "app" if r[k, 2] > 0.65 else "web", "currency": "RUB",
+                   "subtotal_amount": subtotal, "discount_amount": discount,
+                   "shipping_amount": shipping,
+                   "total_amount": round(subtotal - discount + shipping, 2),
+                   "anonymous_id": cookie_of[k]}
+            self.rows["orders"].append(row)
+            self.landing.record("shop", "shop_order", order_id,
+                                p.person_id[i] if i >= 0 else "")
+            fate = rng.random()
+            if fate < 0.04:
+                self.pending[t + int(rng.integers(1, 3))]["order_status"].append(
+                    (row, "cancelled"))
+            elif fate < 0.11:
+                self.pending[t + int(rng.integers(5, 31))]["order_status"].append(
+                    (row, "returned"))
+            if i >= 0 and rng.random() < 0.03:
+                self.pending[t + 1]["feedback"].append(i)
+        oid = np.array(order_ids, dtype=object)[b["owner"]]
+        self.parts["order_lines"].append({
+            "order_line_id": [f"{o}-{m}" for o, m in zip(oid, b["number"].tolist(), strict=True)],
+            "order_id": oid, "product_id": self.products.product_id[b["product"]],
+            "quantity": b["quantity"], "unit_price": b["unit_price"],
+            "discount_amount": b["discount"], "line_amount": b["amount"]})
 
-    def _receipt(self, t: int, i: int, original: dict | None = None) -> None:
+    def _receipts(self, t: int, persons: np.ndarray) -> None:
         rng, p, st, cards = self.rng, self.people, self.stores, self.cards
-        self.receipt_seq += 1
-        rid = f"R{self.receipt_seq:09d}"
-        if original is None:
+        n = len(persons)
+        if n == 0:
+            return
+        b = self.baskets(persons, np.zeros(n))
+        r = rng.random((n, 8))
+        local = rng.uniform(10 * 3600, 21.9 * 3600, n)
+        rids = []
+        totals, discounts = np.zeros(n), np.zeros(n)
+        for k in range(n):
+            i = int(persons[k])
             s = int(p.store[i])
             card = int(p.card_of[i])
             card_ok = (card >= 0 and cards.issued[card] <= t + 1 and cards.blocked_day[card] > t
-                       and rng.random() < 0.85)
-            lines, subtotal, line_disc = self.basket(i, 0.0)
+                       and r[k, 0] < 0.85)
+            subtotal, line_disc = float(b["subtotal"][k]), float(b["discount_total"][k])
             card_disc = round((subtotal - line_disc) * 0.05, 2) if card_ok else 0.0
             total = round(subtotal - line_disc - card_disc, 2)
-            discount = round(line_disc + card_disc, 2)
+            totals[k], discounts[k] = total, round(line_disc + card_disc, 2)
             card_txt = cards.number[card] if card_ok else ""
-            if card_ok and rng.random() < 0.08:
+            if card_ok and r[k, 1] < 0.08:
                 card_txt = f" {card_txt[:4]} {card_txt[4:8]} {card_txt[8:]}"
-            r = rng.random()
             phone = ""
+            u = r[k, 2]
             if card_ok:
-                if r < 0.08:
-                    phone = phone_shape(p.phone[i], int(rng.integers(0, 9)))
-            elif r < 0.30:
-                phone = phone_shape(p.phone[i], int(rng.integers(0, 9)))
-            elif r < 0.36:
-                phone = st.phone_written[s] if rng.random() < 0.5 else st.phone_digits[s]
-            elif r < 0.39:
-                phone = JUNK_PHONES[int(rng.integers(0, 2))]
-            local = rng.uniform(10 * 3600, 21.9 * 3600)
-            register = f"K{int(rng.integers(1, 5))}"
-            cashier = f"{st.store_id[s]}-C{int(rng.integers(1, 13)):02d}"
-            payment = ("card", "card", "card", "sbp", "cash")[int(rng.integers(0, 5))]
-            rtype, orig_id = "sale", ""
+                if u < 0.08:
+                    phone = phone_shape(p.phone[i], int(r[k, 3] * 9))
+            elif u < 0.30:
+                phone = phone_shape(p.phone[i], int(r[k, 3] * 9))
+            elif u < 0.36:
+                phone = st.phone_written[s] if r[k, 3] < 0.5 else st.phone_digits[s]
+            elif u < 0.39:
+                phone = JUNK_PHONES[int(r[k, 3] * 2)]
+            payment = ("card", "card", "card", "sbp", "cash")[int(r[k, 4] * 5)]
             if card_ok:
                 cards.points[card] += int(total // 100)
-                self.card_updates[card] = t + (local - self.offset(st.time_zone[s], t)) / 86400
+                self.card_updates[card] = t + (local[k] - self.offset(st.time_zone[s], t)) / 86400
             self.last_purchase[i] = t
-            if rng.random() < 0.04:
-                later = t + int(rng.integers(2, 21))
-                self.pending[later]["pos_return"].append(
-                    {"i": i, "store": s, "id": rid, "line": lines[0], "card": card_txt.strip(),
-                     "phone": phone, "payment": payment, "card_idx": card if card_ok else -1})
-            if rng.random() < 0.03:
+            rid = self._receipt_row(t, i, s, card_txt, phone, "sale", total, discounts[k],
+                                    payment, local[k], "")
+            rids.append(rid)
+            if r[k, 5] < 0.04:
+                first_line = int(b["start"][k])
+                self.pending[t + int(rng.integers(2, 21))]["pos_return"].append(
+                    {"i": i, "store": s, "id": rid, "card": card_txt.strip(), "phone": phone,
+                     "payment": payment, "card_idx": card if card_ok else -1,
+                     "product": int(b["product"][first_line]),
+                     "quantity": int(b["quantity"][first_line]),
+                     "unit_price": float(b["unit_price"][first_line]),
+                     "discount": float(b["discount"][first_line]),
+                     "amount": float(b["amount"][first_line])})
+            if r[k, 6] < 0.03:
                 self.pending[t + 1]["feedback"].append(i)
-        else:
-            s = original["store"]
-            lines = [original["line"]]
-            total = lines[0]["line_amount"]
-            discount = lines[0]["discount_amount"]
-            card_txt, phone, payment = original["card"], original["phone"], original["payment"]
-            local = rng.uniform(10 * 3600, 21.9 * 3600)
-            register = f"K{int(rng.integers(1, 5))}"
-            cashier = f"{st.store_id[s]}-C{int(rng.integers(1, 13)):02d}"
-            rtype, orig_id = "return", original["id"]
-            card = original["card_idx"]
-            if card >= 0:
-                cards.points[card] = max(0, cards.points[card] - int(total // 100))
-                self.card_updates[card] = t + 0.5
+        self._receipt_lines(np.array(rids, dtype=object)[b["owner"]], b["number"], b["product"],
+                            b["quantity"], b["unit_price"], b["discount"], b["amount"])
+
+    def _receipt_row(self, t: int, i: int, s: int, card_txt: str, phone: str, rtype: str,
+                     total: float, discount: float, payment: str, local: float,
+                     original: str) -> str:
+        st, rng = self.stores, self.rng
+        self.receipt_seq += 1
+        rid = f"R{self.receipt_seq:09d}"
         d = self.start + timedelta(days=t)
         secs = int(local)
         stamp = f"{d:%d.%m.%Y} {secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}"
         self.rows["receipts"].append([
-            rid, st.store_id[s], register, cashier, card_txt, phone, rtype, f"{total:.2f}",
-            f"{discount:.2f}", payment, stamp, orig_id])
-        for n, ln_ in enumerate(lines, start=1):
-            self.rows["receipt_lines"].append([
-                rid, str(n), ln_["product_id"], str(ln_["quantity"]), f"{ln_['unit_price']:.2f}",
-                f"{ln_['discount_amount']:.2f}", f"{ln_['line_amount']:.2f}"])
-        self.landing.record("pos", "pos_receipt", rid, p.person_id[i])
+            rid, st.store_id[s], f"K{int(rng.integers(1, 5))}",
+            f"{st.store_id[s]}-C{int(rng.integers(1, 13)):02d}", card_txt, phone, rtype,
+            f"{total:.2f}", f"{discount:.2f}", payment, stamp, original])
+        self.landing.record("pos", "pos_receipt", rid, self.people.person_id[i])
         self.touch(i, t)
+        return rid
+
+    def _receipt_lines(self, rid, number, product, qty, price, disc, amount) -> None:
+        self.parts["receipt_lines"].append({
+            "receipt_id": rid, "line_number": np.asarray(number).astype(str),
+            "product_id": self.products.product_id[np.asarray(product)],
+            "quantity": np.asarray(qty).astype(str),
+            "unit_price": _money(price), "discount_amount": _money(disc),
+            "line_amount": _money(amount)})
+
+    def _pos_return(self, t: int, ret: dict) -> None:
+        cards = self.cards
+        local = float(self.rng.uniform(10 * 3600, 21.9 * 3600))
+        card = ret["card_idx"]
+        if card >= 0:
+            cards.points[card] = max(0, cards.points[card] - int(ret["amount"] // 100))
+            self.card_updates[card] = t + 0.5
+        rid = self._receipt_row(t, ret["i"], ret["store"], ret["card"], ret["phone"], "return",
+                                ret["amount"], ret["discount"], ret["payment"], local,
+                                ret["id"])
+        self._receipt_lines(np.array([rid], dtype=object), [1], [ret["product"]],
+                            [ret["quantity"]], [ret["unit_price"]], [ret["discount"]],
+                            [ret["amount"]])
 
     # -- web -----------------------------------------------------------------------------
-    def _cookie(self, i: int, t: int) -> int:
-        p, rng = self.people, self.rng
-        k = int(p.cookie_count[i])
-        first = int(p.cookie_start[i])
-        if p.moved[i] and t >= p.move_day[i] and k > 1:
-            return first + k - 1  # a new laptop abroad
-        return first if (k == 1 or rng.random() < 0.7) else first + int(rng.integers(0, k))
-
-    def _session(self, t: int, i: int, checkout: list | None = None) -> tuple[str, float]:
-        """One browsing session of person i on day t; returns (cookie, end time)."""
+    def _sessions(self, t: int, persons: np.ndarray,
+                  carts: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Browsing sessions of `persons` on day t; with `carts` (product indices per
+        session) each ends in a checkout. Returns each session's cookie and end time."""
         p, rng, c = self.people, self.rng, self.contacts
-        ck = self._cookie(i, t)
-        cookie = self.cookie_id[ck]
-        if not self.cookie_used[ck]:
-            self.cookie_used[ck] = True
-            self.landing.record("web", "web_cookie", cookie, p.person_id[i])
-        moved_now = p.moved[i] and t >= p.move_day[i]
-        tz = p.current_tz[i] if moved_now else p.home_tz[i]
-        country = TZ_COUNTRY.get(tz, "RU")
-        if rng.random() < 0.02:
-            country, tz = VPN_EXIT
-        local = float(np.clip(rng.normal(20.5 * 3600, 3 * 3600), 7 * 3600, 23.9 * 3600))
-        now = self.local_to_t(t, local, tz)
-        j = int(p.contact[i])
-        has_account = j >= 0 and c.created[j] <= now
-        user_id = None
-        events: list[tuple[str, str | None, str | None]] = []  # (type, product, email)
-        if not self.cookie_identified[ck]:
-            if has_account and rng.random() < 0.6:
-                events.append(("login", None, c.email[j].strip() or None))
-                self.cookie_identified[ck] = True
-                user_id = c.contact_id[j]
-            elif p.email[i] and rng.random() < 0.25:
-                events.append(("identify", None,
-                                email_shape(p.email[i], int(rng.integers(0, 6)))))
-                self.cookie_identified[ck] = True
-        elif has_account and rng.random() < 0.6:
-            user_id = c.contact_id[j]
-        events.insert(0, ("page_view", None, None))
-        n_views = int(rng.poisson(1.5)) + (0 if checkout is None else 1)
-        for pi in self.pick_products(i, n_views).tolist():
-            events.append(("product_view", self.products.product_id[pi], None))
-            if rng.random() < 0.15:
-                events.append(("add_to_cart", self.products.product_id[pi], None))
-        if checkout is not None:
-            for ln in checkout:
-                events.append(("add_to_cart", ln["product_id"], None))
-            events.append(("checkout", None, None))
-        ua = self.cookie_ua[ck]
-        ua_text = _ua(int(ua))
-        ids = self._uuids(len(events))
-        for k, (etype, prod, email) in enumerate(events):
-            now = min(now + rng.uniform(5, 90) / 86400, t + 86399 / 86400)
-            self.rows["web"].append({
-                "event_id": ids[k], "event_type": etype, "occurred_at": self.iso(now),
-                "anonymous_id": cookie, "user_id": user_id, "email": email,
-                "product_id": prod, "page_url": _url(etype, prod), "ip_country": country,
-                "ip_time_zone": tz, "user_agent": ua_text})
-        self.touch(i, t)
-        return cookie, now
+        n = len(persons)
+        if n == 0:
+            return np.array([], dtype=object), np.array([])
+        k = p.cookie_count[persons]
+        first = p.cookie_start[persons]
+        pick = np.where((k == 1) | (rng.random(n) < 0.7), 0,
+                        np.floor(rng.random(n) * k).astype(np.int64))
+        moved_now = p.moved[persons] & (p.move_day[persons] <= t)
+        ck = np.where(moved_now & (k > 1), first + k - 1, first + pick)  # new laptop abroad
+        fresh = ~self.cookie_used[ck]
+        if fresh.any():
+            uniq, pos = np.unique(ck[fresh], return_index=True)
+            owners = persons[fresh][pos]
+            for q in np.argsort(pos, kind="stable").tolist():
+                self.landing.record("web", "web_cookie", self.cookie_id[uniq[q]],
+                                    p.person_id[owners[q]])
+            self.cookie_used[uniq] = True
+        tz = np.where(moved_now, p.current_tz[persons], p.home_tz[persons]).astype(object)
+        country = np.array([TZ_COUNTRY.get(z, "RU") for z in tz], dtype=object)
+        vpn = rng.random(n) < 0.02
+        tz[vpn], country[vpn] = VPN_EXIT[1], VPN_EXIT[0]
+        offs = np.array([self.offset(z, t) for z in tz])
+        local = np.clip(rng.normal(20.5 * 3600, 3 * 3600, n), 7 * 3600, 23.9 * 3600)
+        start = t + np.clip(local - offs, 0, 86000) / 86400
+        j = p.contact[persons]
+        je = np.maximum(j, 0)
+        has_acc = (j >= 0) & (c.created[je] <= start)
+        ident = self.cookie_identified[ck]
+        u1, u2 = rng.random(n), rng.random(n)
+        login = ~ident & has_acc & (u1 < 0.6)
+        identify = ~ident & ~login & (p.email[persons] != "") & (u2 < 0.25)
+        logged = login | (ident & has_acc & (u2 < 0.6))
+        self.cookie_identified[ck[login | identify]] = True
+        user_id = np.where(logged, c.contact_id[je], None)
+        # Event segments: (session, order inside the session, type, product, email).
+        sess, order, etype, prod, email = [], [], [], [], []
+
+        def seg(s_idx, o, kind, products=None, emails=None):
+            sess.append(s_idx)
+            order.append(np.broadcast_to(o, len(s_idx)).astype(np.int64))
+            etype.append(np.full(len(s_idx), kind, dtype=object))
+            prod.append(np.full(len(s_idx), -1) if products is None else products)
+            email.append(np.full(len(s_idx), None, dtype=object) if emails is None else emails)
+
+        seg(np.arange(n), 0, "page_view")
+        li = np.flatnonzero(login)
+        seg(li, 1, "login", emails=np.array([c.email[x].strip() or None for x in je[li]],
+                                            dtype=object))
+        ii = np.flatnonzero(identify)
+        shapes = rng.integers(0, 6, len(ii))
+        seg(ii, 1, "identify", emails=np.array(
+            [email_shape(p.email[x], int(sh)) for x, sh in zip(persons[ii], shapes,
+                                                                 strict=True)], dtype=object))
+        has_cart = np.zeros(n, bool)
+        if carts is not None:
+            has_cart[:] = True
+        n_views = rng.poisson(1.5, n) + has_cart
+        vs = np.repeat(np.arange(n), n_views)
+        within = np.arange(len(vs)) - np.repeat(np.cumsum(n_views) - n_views, n_views)
+        vprod = self.pick_products(persons[vs])
+        seg(vs, 2 + 2 * within, "product_view", products=vprod)
+        add = rng.random(len(vs)) < 0.15
+        seg(vs[add], 3 + 2 * within[add], "add_to_cart", products=vprod[add])
+        if carts is not None:
+            lens = np.array([len(x) for x in carts], dtype=np.int64)
+            cs = np.repeat(np.arange(n), lens)
+            cw = np.arange(len(cs)) - np.repeat(np.cumsum(lens) - lens, lens)
+            cp = np.concatenate(carts) if len(carts) else np.array([], dtype=np.int64)
+            seg(cs, 1000 + cw, "add_to_cart", products=cp)
+            seg(np.arange(n), 5000, "checkout")
+        sess_a = np.concatenate(sess)
+        order_a = np.concatenate(order)
+        srt = np.lexsort((order_a, sess_a))
+        sess_a = sess_a[srt]
+        etype_a = np.concatenate(etype)[srt]
+        prod_a = np.concatenate(prod)[srt]
+        email_a = np.concatenate(email)[srt]
+        gaps = rng.uniform(5, 90, len(sess_a)) / 86400
+        csum = np.cumsum(gaps)
+        first_pos = np.searchsorted(sess_a, np.arange(n))
+        base = csum[first_pos] - gaps[first_pos]
+        times = np.minimum(start[sess_a] + csum - base[sess_a], t + 86399 / 86400)
+        last_pos = np.concatenate([first_pos[1:], [len(sess_a)]]) - 1
+        self._web_part(t, etype_a, prod_a, self.cookie_id[ck[sess_a]], user_id[sess_a],
+                       email_a, country[sess_a], tz[sess_a],
+                       self.cookie_ua[ck[sess_a]], times)
+        self.last_active[persons] = t
+        return self.cookie_id[ck], times[last_pos]
+
+    def _web_part(self, t, etype, prod, cookie, user_id, email, country, tz, ua, times) -> None:
+        m = len(etype)
+        has_prod = prod >= 0
+        pid = np.full(m, None, dtype=object)
+        pid[has_prod] = self.products.product_id[prod[has_prod]]
+        url = np.array([_url(e, q) for e, q in zip(etype, pid, strict=True)], dtype=object)
+        self.parts["web"].append({
+            "event_id": uuids(self.rng, m), "event_type": etype,
+            "occurred_at": iso_times(self.start, times), "anonymous_id": cookie,
+            "user_id": user_id, "email": email, "product_id": pid, "page_url": url,
+            "ip_country": country, "ip_time_zone": tz,
+            "user_agent": np.array(USER_AGENTS, dtype=object)[ua]})
 
     def _browsing(self, t: int, alive: np.ndarray, season: float) -> None:
         p, rng = self.people, self.rng
         rate = p.web_rate[alive] * season
         hit = alive[rng.random(len(alive)) < -np.expm1(-rate)]
-        for i in hit.tolist():
-            if p.cookie_count[i] > 0:
-                self._session(t, i)
+        hit = hit[p.cookie_count[hit] > 0]
+        self._sessions(t, hit)
+        # Visitors who never log in: their cookies belong to nobody in the truth.
         n_anon = int(rng.poisson(0.15 * len(hit) + 1))
-        for _ in range(n_anon):
-            if self.anon_pool and rng.random() < 0.3:
-                cookie = self.anon_pool[int(rng.integers(0, len(self.anon_pool)))]
+        reuse = rng.random(n_anon) < 0.3
+        fresh = uuids(rng, n_anon).astype(object)
+        cookies = np.empty(n_anon, dtype=object)
+        for q in range(n_anon):
+            if reuse[q] and self.anon_pool:
+                cookies[q] = self.anon_pool[int(rng.integers(0, len(self.anon_pool)))]
             else:
-                cookie = self._uuids(1)[0]
-                self.landing.record("web", "web_cookie", cookie, "")
-                self.anon_pool.append(cookie)
-                if len(self.anon_pool) > 500:
-                    self.anon_pool.pop(0)
-            tz = ("Europe/Moscow", "Europe/Moscow", "Asia/Yekaterinburg", "Asia/Novosibirsk",
-                  "Europe/Samara", "America/New_York", "Europe/Berlin")[int(rng.integers(0, 7))]
-            now = self.local_to_t(t, float(rng.uniform(8, 23.9)) * 3600, tz)
-            n_ev = 1 + int(rng.poisson(1.2))
-            ids = self._uuids(n_ev)
-            prods = self.pick_products(int(rng.integers(0, p.n)), n_ev)
-            ua_text = _ua(int(rng.integers(0, 6)))
-            for k in range(n_ev):
-                now = min(now + rng.uniform(5, 120) / 86400, t + 86399 / 86400)
-                prod = self.products.product_id[prods[k]] if k else None
-                etype = "product_view" if k else "page_view"
-                self.rows["web"].append({
-                    "event_id": ids[k], "event_type": etype, "occurred_at": self.iso(now),
-                    "anonymous_id": cookie, "user_id": None, "email": None, "product_id": prod,
-                    "page_url": _url(etype, prod), "ip_country": TZ_COUNTRY[tz],
-                    "ip_time_zone": tz, "user_agent": ua_text})
+                cookies[q] = fresh[q]
+                self.landing.record("web", "web_cookie", fresh[q], "")
+                self.anon_pool.append(fresh[q])
+        del self.anon_pool[:-500]
+        zones = np.array(ANON_ZONES, dtype=object)[rng.integers(0, len(ANON_ZONES), n_anon)]
+        offs = np.array([self.offset(z, t) for z in zones])
+        start = t + np.clip(rng.uniform(8, 23.9, n_anon) * 3600 - offs, 0, 86000) / 86400
+        n_ev = 1 + rng.poisson(1.2, n_anon)
+        sess = np.repeat(np.arange(n_anon), n_ev)
+        within = np.arange(len(sess)) - np.repeat(np.cumsum(n_ev) - n_ev, n_ev)
+        gaps = np.cumsum(rng.uniform(5, 120, len(sess)) / 86400)
+        base = (gaps - rng.uniform(5, 120, len(sess)) / 86400)[np.cumsum(n_ev) - n_ev]
+        times = np.minimum(start[sess] + gaps - base[sess], t + 86399 / 86400)
+        prod = np.where(within > 0, self.pick_products(
+            rng.integers(0, p.n, len(sess))), -1)
+        etype = np.where(within > 0, "product_view", "page_view").astype(object)
+        ua = rng.integers(0, 6, n_anon)[sess]
+        self._web_part(t, etype, prod, cookies[sess], np.full(len(sess), None, dtype=object),
+                       np.full(len(sess), None, dtype=object),
+                       np.array([TZ_COUNTRY[z] for z in zones], dtype=object)[sess],
+                       zones[sess], ua, times)
 
     # -- messaging -----------------------------------------------------------------------
     def _messaging(self, t: int) -> None:
@@ -609,76 +718,86 @@ class World:
                                       & (c.created <= t) & ~c.suppressed[ch])
             frac = cfg.SENDS_PER_YEAR[ch] / (365 * cfg.CAMPAIGN_DAY_PROB[ch])
             to = eligible[rng.random(len(eligible)) < frac]
-            base = rng.uniform(6, 10) * 3600
-            for j in to.tolist():
-                self._send(t, j, ch, cid, name, promo, base)
+            if len(to):
+                self._send(t, to, ch, cid, name, promo, float(rng.uniform(6, 10)) * 3600)
 
-    def _send(self, t: int, j: int, ch: str, cid: str, name: str, promo: str,
+    def _send(self, t: int, to: np.ndarray, ch: str, cid: str, name: str, promo: str,
               base: float) -> None:
+        """One campaign's sends to contacts `to`, with every outcome, vectorised."""
         c, p, rng = self.contacts, self.people, self.rng
-        addr = c.address[ch][j]
-        key = f"{ch}:{addr}"
-        if key not in self.address_emitted:
-            self.address_emitted.add(key)
-            self.landing.record("messaging", "messaging_address", key,
-                                self.address_owner.get(key, ""))
-        i = int(c.person[j])
-        now = t + (base + rng.uniform(0, 3600)) / 86400
-        events: list[tuple[str, float, str]] = [("sent", now, "")]
-        b = int(c.bounce[ch][j])
-        delivered = False
-        if b == 1:
-            now += rng.uniform(1, 60) / 86400
-            reason = BOUNCE_REASONS_HARD if ch == "email" else PHONE_BOUNCE
-            events.append(("bounced_hard", now, reason[int(rng.integers(0, len(reason)))]))
-            c.hard_bounces[ch][j] += 1
-            if c.hard_bounces[ch][j] >= 2:
-                c.suppressed[ch][j] = True  # the ESP stops after the second hard bounce
-        elif b == 2 and rng.random() < 0.7:
-            now += rng.uniform(1, 600) / 86400
-            reason = BOUNCE_REASONS_SOFT if ch == "email" else PHONE_BOUNCE[1:]
-            events.append(("bounced_soft", now, reason[int(rng.integers(0, len(reason)))]))
-        elif rng.random() < 0.98:
-            now += rng.uniform(1, 120) / 86400
-            events.append(("delivered", now, ""))
-            delivered = True
-        if delivered and i >= 0:
-            alive = p.life_start[i] <= t < p.life_end[i] and not p.never_active[i]
-            reads = {"email": 1.0, "sms": 0.0, "whatsapp": 1.3, "telegram": 1.2}[ch]
-            if p.email_kind[i] == 2 and ch == "email":
-                reads = 0.0
-            clicked = False
-            if alive and rng.random() < p.engage[i] * reads:
-                now = min(now + rng.uniform(60, 40000) / 86400, t + 86000 / 86400)
-                events.append(("opened", now, ""))
-                self.touch(i, t)
-                if rng.random() < 0.25:
-                    now = min(now + rng.uniform(5, 300) / 86400, t + 86399 / 86400)
-                    events.append(("clicked", now, ""))
-                    clicked = True
-            elif alive and ch == "sms" and rng.random() < p.engage[i] * 0.15:
-                now = min(now + rng.uniform(60, 20000) / 86400, t + 86399 / 86400)
-                events.append(("clicked", now, ""))
-                clicked = True
-            if clicked:
-                self.last_click[i] = t
-                self.last_click_promo[i] = promo
-                self.touch(i, t)
-            unsub = 0.004 + (0.01 if not alive else 0.0)
-            if ch in ("email", "sms") and rng.random() < unsub:
-                now = min(now + rng.uniform(5, 600) / 86400, t + 86399 / 86400)
-                events.append(("unsubscribed", now, ""))
-                c.suppressed[ch][j] = True
-                self.pending[t + 1]["consent_off"].append((j, ch))
-            elif ch in ("whatsapp", "telegram") and rng.random() < (
-                    0.01 + (0.05 if not alive else 0.0)):
-                now = min(now + rng.uniform(5, 3600) / 86400, t + 86399 / 86400)
-                events.append(("not_interested", now, ""))
-        for etype, when, reason in events:
-            self.msg_seq += 1
-            self.rows["messaging"].append([
-                str(self.msg_seq), ch, addr, cid, name, promo, etype,
-                self.iso(min(when, t + 86399 / 86400)), reason])
+        n = len(to)
+        canon = self.address_canon[ch][to]
+        fresh = ~self.address_recorded[ch][canon]
+        if fresh.any():
+            for q in np.unique(canon[fresh]).tolist():
+                self.landing.record("messaging", "messaging_address",
+                                    f"{ch}:{c.address[ch][q]}", self.address_owner[ch][q])
+            self.address_recorded[ch][canon[fresh]] = True
+        i = c.person[to]
+        ie = np.maximum(i, 0)
+        day_end = t + 86399 / 86400
+        sent_t = t + (base + rng.uniform(0, 3600, n)) / 86400
+        b = c.bounce[ch][to]
+        u = rng.random((n, 6))
+        hard = b == 1
+        soft = (b == 2) & (u[:, 0] < 0.7)
+        delivered = ~hard & ~soft & (u[:, 1] < 0.98)
+        c.hard_bounces[ch][to[hard]] += 1
+        c.suppressed[ch][to[hard & (c.hard_bounces[ch][to] >= 2)]] = True
+        alive = (i >= 0) & (p.life_start[ie] <= t) & (p.life_end[ie] > t) & ~p.never_active[ie]
+        reads = {"email": 1.0, "sms": 0.0, "whatsapp": 1.3, "telegram": 1.2}[ch]
+        read_p = p.engage[ie] * reads
+        if ch == "email":
+            read_p = np.where(p.email_kind[ie] == 2, 0.0, read_p)  # disposable inboxes
+        opened = delivered & alive & (u[:, 2] < read_p)
+        clicked = opened & (u[:, 3] < 0.25)
+        if ch == "sms":
+            clicked = delivered & alive & (u[:, 3] < p.engage[ie] * 0.15)
+        if ch in ("email", "sms"):
+            leave = delivered & (u[:, 4] < 0.004 + np.where(alive, 0.0, 0.01))
+        else:
+            leave = delivered & (u[:, 4] < 0.01 + np.where(alive, 0.0, 0.05))
+        out_t = sent_t + rng.uniform(1, 120, n) / 86400
+        open_t = np.minimum(out_t + rng.uniform(60, 40000, n) / 86400, day_end)
+        click_t = np.minimum(open_t + rng.uniform(5, 300, n) / 86400, day_end)
+        leave_t = np.minimum(np.maximum(open_t, out_t) + rng.uniform(5, 600, n) / 86400,
+                             day_end)
+        reasons = np.array(BOUNCE_REASONS_HARD if ch == "email" else PHONE_BOUNCE,
+                           dtype=object)[rng.integers(0, 2, n)]
+        soft_reasons = np.array(BOUNCE_REASONS_SOFT if ch == "email" else PHONE_BOUNCE[1:],
+                                dtype=object)[rng.integers(0, 1, n)]
+        segs = [(np.arange(n), 0, "sent", sent_t, None),
+                (np.flatnonzero(hard), 1, "bounced_hard", out_t, reasons),
+                (np.flatnonzero(soft), 1, "bounced_soft", out_t, soft_reasons),
+                (np.flatnonzero(delivered), 1, "delivered", out_t, None),
+                (np.flatnonzero(opened), 2, "opened", open_t, None),
+                (np.flatnonzero(clicked), 3, "clicked", click_t, None),
+                (np.flatnonzero(leave), 4,
+                 "unsubscribed" if ch in ("email", "sms") else "not_interested", leave_t, None)]
+        who = np.concatenate([s[0] for s in segs])
+        order = np.concatenate([np.full(len(s[0]), s[1]) for s in segs])
+        srt = np.lexsort((order, who))
+        etype = np.concatenate([np.full(len(s[0]), s[2], dtype=object) for s in segs])[srt]
+        when = np.concatenate([s[3][s[0]] for s in segs])[srt]
+        why = np.concatenate([np.full(len(s[0]), "", dtype=object) if s[4] is None
+                              else s[4][s[0]] for s in segs])[srt]
+        who = who[srt]
+        m = len(who)
+        self.parts["messaging"].append({
+            "event_id": np.arange(self.msg_seq + 1, self.msg_seq + m + 1).astype(str),
+            "channel": np.full(m, ch, dtype=object), "address": c.address[ch][to[who]],
+            "campaign_id": np.full(m, cid, dtype=object),
+            "campaign_name": np.full(m, name, dtype=object),
+            "promo_code": np.full(m, promo, dtype=object), "event_type": etype,
+            "occurred_at": iso_times(self.start, when), "bounce_reason": why})
+        self.msg_seq += m
+        engaged = i[opened | clicked]
+        self.last_active[engaged] = t
+        self.last_click[i[clicked]] = t
+        self.last_click_promo[i[clicked]] = promo
+        if ch in ("email", "sms"):
+            c.suppressed[ch][to[leave]] = True
+            self.pending[t + 1]["consent_off"].extend((int(j), ch) for j in to[leave])
 
     # -- surveys -------------------------------------------------------------------------
     def _surveys(self, t: int, alive: np.ndarray, d: date) -> None:
@@ -745,7 +864,7 @@ class World:
             new["updated_at"] = self.iso(t + rng.uniform(0.3, 0.9))
             self.rows["orders"].append(new)
         for ret in todo.get("pos_return", []):
-            self._receipt(t, ret["i"], original=ret)
+            self._pos_return(t, ret)
         for i in todo.get("feedback", []):
             self._response(t, i, "feedback")
 
@@ -832,9 +951,8 @@ class World:
         return manifest
 
 
-def _ua(k: int) -> str:
-    from .pools import USER_AGENTS
-    return USER_AGENTS[k % len(USER_AGENTS)]
+def _money(values) -> np.ndarray:
+    return np.char.mod("%.2f", np.asarray(values, dtype=float)).astype(object)
 
 
 def _url(etype: str, product: str | None) -> str:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .vector import render
+
 
 @dataclass(frozen=True)
 class TableSpec:
@@ -162,27 +164,35 @@ class Landing:
         self._files.close()
 
     # -- daily files ---------------------------------------------------------------------
-    def write(self, spec: TableSpec, day: date, rows: list) -> None:
-        """Write one day's file: rows are lists (CSV, in column order) or dicts (JSONL)."""
+    def write(self, spec: TableSpec, day: date, rows: list | dict) -> None:
+        """Write one day's file.
+
+        rows: a list of rows (CSV: lists in column order, JSONL: dicts) or, for big batches,
+        a dict of equally long column arrays rendered column-wise.
+        """
         rel = f"{spec.system}/{day.isoformat()}/{spec.filename}"
         path = self.out / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         st = self.stats.setdefault(spec.key, FileStats())
         st.files += 1
-        n = len(rows)
+        if isinstance(rows, dict):
+            lines: list = render(spec.fmt, spec.columns, rows)
+        else:
+            one = _csv_line if spec.fmt == "csv" else _json_line
+            lines = [one(r) for r in rows]
+        n = len(lines)
         dup_of: list[int] = []
         if spec.duplicate_rate and n:
             dup_of = np.flatnonzero(self.rng.random(n) < spec.duplicate_rate).tolist()
         bad = self.rng.random(n) < self.malformed_rate if n else np.zeros(0, bool)
         for i in dup_of:
             bad[i] = False  # an exact duplicate must stay a clean copy
-        render = _csv_line if spec.fmt == "csv" else _json_line
-        lines: list[bytes] = [render(r).encode("utf-8") for r in rows]
         first = 2 if spec.fmt == "csv" else 1
         kinds = spec.defects()
         for i in np.flatnonzero(bad).tolist():
             defect = kinds[int(self.rng.integers(0, len(kinds)))]
-            lines[i] = self._break(spec, rows[i], defect)
+            row = next(csv.reader([lines[i]])) if spec.fmt == "csv" else json.loads(lines[i])
+            lines[i] = self._break(spec, row, defect)
             self._malformed.writerow([spec.system, spec.table, rel, first + i, defect])
             st.malformed += 1
         for i in dup_of:
@@ -193,8 +203,17 @@ class Landing:
         with open(path, "wb") as fh:
             if spec.fmt == "csv":
                 fh.write((",".join(spec.columns) + "\n").encode("utf-8"))
+            chunk: list[str] = []
             for line in lines:
-                fh.write(line + b"\n")
+                if isinstance(line, bytes):  # a planted defect, possibly not UTF-8
+                    if chunk:
+                        fh.write(("\n".join(chunk) + "\n").encode("utf-8"))
+                        chunk = []
+                    fh.write(line + b"\n")
+                else:
+                    chunk.append(line)
+            if chunk:
+                fh.write(("\n".join(chunk) + "\n").encode("utf-8"))
 
     def _break(self, spec: TableSpec, row, defect: str) -> bytes:
         rng = self.rng
