@@ -7,7 +7,7 @@ import dagster as dg
 
 from orchestration.assets.extraction import EXTRACTION_GROUP
 from orchestration.dbt_assets import AS_OF_DATE_TAG, clientbase_dbt_assets
-from orchestration.partitions import daily_partitions, schedule_timezone
+from orchestration.partitions import schedule_timezone
 
 # Every extraction asset, every dbt node (seeds included: they feed models but hang below no
 # extraction asset), and everything downstream of them (quality checks, CLV, the serving
@@ -19,7 +19,6 @@ nightly_selection = (
 nightly_job = dg.define_asset_job(
     "nightly_build",
     selection=nightly_selection,
-    partitions_def=daily_partitions,
     description="Load yesterday's landing files of every system, then build all models.",
 )
 

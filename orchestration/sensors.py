@@ -15,7 +15,7 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from orchestration.assets.extraction import EXTRACTION_GROUP, system_asset_keys
+from orchestration.assets.extraction import EXTRACTION_ASSET_KEYS, system_asset_keys
 from orchestration.config import get_settings
 from orchestration.extraction.schemas import DAILY_SYSTEMS, SNAPSHOT_SYSTEMS, tables_of
 from orchestration.partitions import daily_partitions
@@ -131,7 +131,7 @@ def plan_runs(
 
 @dg.sensor(
     name="landing_sensor",
-    target=dg.AssetSelection.groups(EXTRACTION_GROUP),
+    target=dg.AssetSelection.assets(*EXTRACTION_ASSET_KEYS),
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.STOPPED,
     description="Loads new or changed landing files: one run per system and day range.",
