@@ -27,7 +27,7 @@ import duckdb
 import pyparsing as pp
 
 from orchestration.config import get_settings
-from orchestration.serving import _DROP_NAME, _HASH_NAME, connect_read_only
+from orchestration.serving import connect_read_only, pii_action
 
 log = logging.getLogger(__name__)
 
@@ -366,7 +366,7 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
 
 
 def _is_pii(column: str) -> bool:
-    return bool(_HASH_NAME.match(column.lower()) or _DROP_NAME.match(column.lower()))
+    return pii_action(column) is not None
 
 
 def _sendable_sql(con: duckdb.DuckDBPyConnection, channel: str) -> str:

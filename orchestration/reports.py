@@ -97,6 +97,14 @@ def _annotated_heatmap(ax, matrix: pd.DataFrame, cmap: str, fmt: Callable[[float
     return image
 
 
+def _compact(value: float) -> str:
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:.1f}M"
+    if abs(value) >= 1e4:
+        return f"{value / 1e3:.0f}k"
+    return f"{value:.0f}"
+
+
 def rfm_grid(con, schema: str) -> Picture:
     picture = Picture("rfm_grid", "RFM grid: recency × frequency", "customer_rfm")
     _need(con, schema, "customer_rfm", ["recency_score", "frequency_score", "monetary"])
@@ -116,7 +124,7 @@ def rfm_grid(con, schema: str) -> Picture:
     left, right = fig.subplots(1, 2)
     for ax, matrix, cmap, fmt, title in (
         (left, customers, "Blues", lambda v: f"{v:.0f}", "customers"),
-        (right, revenue, "Greens", lambda v: f"{v / 1000:.0f}k", "revenue"),
+        (right, revenue, "Greens", _compact, "revenue"),
     ):
         image = _annotated_heatmap(ax, matrix, cmap, fmt, title)
         ax.set_xlabel("recency score (5 = bought most recently)")

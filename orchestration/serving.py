@@ -49,23 +49,25 @@ DEFAULT_KEEP = 3
 MART_SCHEMA = "marts"
 SAFE_SCHEMA = "bi"
 
-# Columns classified by name. Emails, phones and other contact handles are hashed (salted SHA-256)
-# so BI can still count and join on them; names and birthdays have no analytic use as raw values
-# and are dropped. `identifier_value` holds emails and phones in the identity marts.
+# Columns classified by name. Contact points and identifiers (emails, phones, cards, cookies,
+# messenger ids, and "type:value" identifiers in the identity marts) are hashed with a salted
+# SHA-256 so BI can still count and join on them; names and birthdays have no analytic use as raw
+# values and are dropped.
 _HASH_NAME = re.compile(
-    r"^(.*_)?(email|phone|address|telegram_id|vk_id|identifier_value|holder_email|holder_phone)"
-    r"(_raw|_normalised)?$"
+    r"^(.*_)?(email|phone|address|telegram_id|vk_id|contact_point|contact_point_id|card_number"
+    r"|anonymous_id)(_raw|_normalised)?(_[ab])?$"
 )
+_IDENTIFIER_NAME = re.compile(r"(^|_)identifier(_value)?(_[ab])?$")
 _DROP_NAME = re.compile(
-    r"^(.*_)?(first_name|last_name|first_name_latin|last_name_latin|full_name|holder_name|name"
-    r"|birth_date|birthday_raw|birthday|ip_address|user_agent)$"
+    r"^(first_name|last_name|middle_name|full_name|holder_name|customer_name|contact_name"
+    r"|display_name|name|birth_date|birthday|ip_address|user_agent)(_latin|_raw)?$"
 )
-# Safety net for columns whose name says nothing: sampled values that look like an email or an
-# E.164 / local phone number get the column hashed too.
-_EMAIL_VALUE = r"^[^@\s]+@[^@\s]+$"
-_PHONE_VALUE = r"^\+?[0-9][0-9 ()\-]{8,18}[0-9]$"
+# Safety net for columns whose name says nothing: sampled values that look like an email (also
+# inside "email:..." identifiers) or a phone number get the column hashed too.
+_EMAIL_VALUE = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+_PHONE_VALUE = r"^([a-z_]+:)?\+?[0-9 ()\-]{9,22}$"
 _SNIFF_SAMPLE_ROWS = 5000
-_SNIFF_SHARE = 0.5
+_SNIFF_SHARE = 0.1
 _BUILD_ID = re.compile(r"^\d{8}T\d{12}Z-[0-9a-f]{6}$")
 
 
@@ -183,6 +185,21 @@ def list_marts(con: duckdb.DuckDBPyConnection, schema: str = MART_SCHEMA) -> lis
     return [row[0] for row in rows]
 
 
+def pii_action(column: str) -> str | None:
+    """'hash', 'drop' or None for a column name (the PII-safe schema's rule, also used to keep
+    PII out of the audience filter language)."""
+    name = column.lower()
+    if _DROP_NAME.match(name):
+        return "drop"
+    if _HASH_NAME.match(name):
+        return "hash"
+    # identifier, identifier_value, anchor_identifier, cause_identifier_a... but not the
+    # identifier_type columns or counts such as identifiers_moved / identifier_count.
+    if _IDENTIFIER_NAME.search(name):
+        return "hash"
+    return None
+
+
 def _classify_columns(
     con: duckdb.DuckDBPyConnection, schema: str, table: str
 ) -> tuple[list[tuple[str, str]], list[str], list[str]]:
@@ -194,24 +211,27 @@ def _classify_columns(
     ).fetchall()
     to_hash, to_drop, to_sniff = [], [], []
     for name, data_type in columns:
-        lowered = name.lower()
-        if _DROP_NAME.match(lowered):
+        action = pii_action(name)
+        if action == "drop":
             to_drop.append(name)
-        elif _HASH_NAME.match(lowered):
+        elif action == "hash":
             to_hash.append(name)
         elif data_type.upper() == "VARCHAR":
             to_sniff.append(name)
     if to_sniff:
         checks = ", ".join(
-            f"avg(case when regexp_matches({_quote(c)}, {_sql_string(_EMAIL_VALUE)}) "
-            f"or regexp_matches({_quote(c)}, {_sql_string(_PHONE_VALUE)}) then 1.0 else 0.0 end)"
+            f"avg(case when {_quote(c)} is null then null "
+            f"when regexp_matches({_quote(c)}, {_sql_string(_EMAIL_VALUE)}) then 1.0 "
+            f"when regexp_full_match({_quote(c)}, {_sql_string(_PHONE_VALUE)}) "
+            f"and length(regexp_replace({_quote(c)}, '[^0-9]', '', 'g')) between 10 and 15 "
+            "then 1.0 else 0.0 end)"
             for c in to_sniff
         )
         shares = con.execute(
             f"select {checks} from (select * from {_quote(schema)}.{_quote(table)} "
             f"limit {_SNIFF_SAMPLE_ROWS})"
         ).fetchone()
-        # avg over non-null values only: a mostly-empty email column still counts as email.
+        # Shares of non-null values: a mostly-empty email column still counts as email.
         to_hash += [
             c for c, share in zip(to_sniff, shares, strict=True) if (share or 0) >= _SNIFF_SHARE
         ]

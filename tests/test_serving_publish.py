@@ -183,3 +183,27 @@ def test_regular_file_in_place_of_the_symlink_is_not_overwritten(warehouse, tmp_
     with pytest.raises(serving.PublishRefused, match="not the symlink"):
         serving.publish(warehouse_path=warehouse, serving_dir=serving_dir)
     assert (serving_dir / serving.CATALOGUE_NAME).read_bytes() == b"somebody's file"
+
+
+@pytest.mark.parametrize(
+    ("column", "action"),
+    [
+        ("email", "hash"),
+        ("phone_raw", "hash"),
+        ("identifier_value_b", "hash"),
+        ("anchor_identifier", "hash"),
+        ("cause_identifier_a", "hash"),
+        ("contact_point_id", "hash"),
+        ("loyalty_card_number", "hash"),
+        ("first_name_latin", "drop"),
+        ("birth_date", "drop"),
+        ("identifiers_moved", None),
+        ("identifier_type_a", None),
+        ("email_source", None),
+        ("has_email_consent", None),
+        ("segment_name", None),
+        ("store_name", None),
+    ],
+)
+def test_pii_rules_by_column_name(column, action):
+    assert serving.pii_action(column) == action
