@@ -1,0 +1,138 @@
+-- Last activity of each kind per customer before the as-of date, and when the customer was
+-- first collected (earliest CRM contact, else first activity). Kinds: order (web shop), store
+-- purchase (till receipt), visit (web event), open and click (messaging), survey (form answer);
+-- which kinds count as "activity" is the `hygiene.activity_kinds` setting.
+
+{%- set kinds = clientbase.hygiene_setting('activity_kinds') %}
+{%- set known_kinds = ['order', 'store_purchase', 'visit', 'open', 'click', 'survey'] %}
+{%- for kind in kinds if kind not in known_kinds %}
+    {{ exceptions.raise_compiler_error("hygiene.activity_kinds: unknown kind '" ~ kind ~ "', known: " ~ known_kinds | join(', ')) }}
+{%- endfor %}
+
+with
+
+orders as (
+    select * from {{ ref('stg_shop__orders') }}
+),
+
+receipts as (
+    select * from {{ ref('stg_pos__receipts') }}
+),
+
+web_events as (
+    select * from {{ ref('stg_web__events') }}
+),
+
+message_events as (
+    select * from {{ ref('stg_messaging__events') }}
+),
+
+survey_responses as (
+    select * from {{ ref('stg_surveys__responses') }}
+),
+
+contacts as (
+    select * from {{ ref('stg_crm__contacts') }}
+),
+
+source_records as (
+    select * from {{ ref('int_source_records_resolved') }}
+),
+
+bounds as (
+    select {{ clientbase.as_of_date() }} as as_of_date
+),
+
+activity as (
+    select source_records.customer_id, 'order' as activity_kind, orders.ordered_at as active_at
+    from orders
+    inner join source_records
+        on source_records.record_type = 'shop_order' and orders.order_id = source_records.record_id
+    union all
+    -- till time is store-local; a day's precision is all the rule needs
+    select source_records.customer_id, 'store_purchase', receipts.purchased_at_local
+    from receipts
+    inner join source_records
+        on source_records.record_type = 'pos_receipt' and receipts.receipt_id = source_records.record_id
+    union all
+    select source_records.customer_id, 'visit', web_events.occurred_at
+    from web_events
+    inner join source_records
+        on source_records.record_type = 'web_cookie' and web_events.anonymous_id = source_records.record_id
+    union all
+    select
+        source_records.customer_id,
+        case message_events.event_type when 'opened' then 'open' else 'click' end,
+        message_events.occurred_at
+    from message_events
+    inner join source_records
+        on
+            source_records.record_type = 'messaging_address'
+            and {{ dbt.concat(["message_events.channel", "':'", "message_events.address_raw"]) }}
+            = source_records.record_id
+    where message_events.event_type in ('opened', 'clicked')
+    union all
+    select source_records.customer_id, 'survey', survey_responses.submitted_at
+    from survey_responses
+    inner join source_records
+        on
+            source_records.record_type = 'survey_response'
+            and survey_responses.response_id = source_records.record_id
+),
+
+activity_before_as_of as (
+    select activity.*
+    from activity
+    cross join bounds
+    where
+        activity.customer_id is not null
+        and cast(activity.active_at as date) < bounds.as_of_date
+),
+
+per_customer as (
+    select
+        customer_id,
+        {%- for kind in known_kinds %}
+        max(case when activity_kind = '{{ kind }}' then active_at end) as last_{{ kind }}_at,
+        {%- endfor %}
+        max(case when activity_kind in ('{{ kinds | join("', '") }}') then active_at end) as last_activity_at,
+        min(case when activity_kind in ('{{ kinds | join("', '") }}') then active_at end) as first_activity_at
+    from activity_before_as_of
+    group by customer_id
+),
+
+collected as (
+    select
+        source_records.customer_id,
+        min(contacts.created_at) as first_contact_created_at,
+        count(distinct contacts.contact_id) as crm_contact_count
+    from contacts
+    inner join source_records
+        on source_records.record_type = 'crm_contact' and contacts.contact_id = source_records.record_id
+    where source_records.customer_id is not null
+    group by source_records.customer_id
+),
+
+customers as (
+    select distinct customer_id from source_records
+    where customer_id is not null
+),
+
+final as (
+    select
+        customers.customer_id,
+        {%- for kind in known_kinds %}
+        per_customer.last_{{ kind }}_at,
+        {%- endfor %}
+        per_customer.first_activity_at,
+        per_customer.last_activity_at,
+        cast(per_customer.last_activity_at as date) as last_activity_date,
+        collected.first_contact_created_at,
+        coalesce(collected.first_contact_created_at, per_customer.first_activity_at) as first_collected_at,
+        coalesce(collected.crm_contact_count, 0) as crm_contact_count
+    from customers
+    left join per_customer on customers.customer_id = per_customer.customer_id
+    left join collected on customers.customer_id = collected.customer_id
+)
+
+select * from final
