@@ -65,3 +65,35 @@
         else 9
     end
 {%- endmacro %}
+
+
+{#- The e-mail as identity matches it: Gmail ignores dots and `+tags` in the local part and
+    treats googlemail.com as gmail.com, so `ivan.petrov+shop@gmail.com` and
+    `ivanpetrov@gmail.com` are one mailbox. Other providers keep the normalised value (dots are
+    significant at mail.ru and yandex.ru aliases are not reliably the same box). -#}
+{% macro identity_email_key(col) -%}
+    case
+        when {{ dbt.split_part(col, "'@'", 2) }} in ('gmail.com', 'googlemail.com')
+            then {{ dbt.concat([
+                dbt.replace(dbt.split_part(dbt.split_part(col, "'@'", 1), "'+'", 1), "'.'", "''"),
+                "'@gmail.com'",
+            ]) }}
+        else {{ col }}
+    end
+{%- endmacro %}
+
+
+{#- Phone of a messaging address. The ESP keeps phones as the digits it imported, so a foreign
+    number loses its `+` (`48596816449`) and staging cannot normalise it without guessing. A
+    messaging address carries a single identifier and links nothing, so reading 11-15 such
+    digits as `+<digits>` can only attach the address to a customer already known with that
+    exact E.164 number; it cannot glue two customers. -#}
+{% macro identity_messaging_phone(phone_col, address_col, channel_col) -%}
+    case
+        when {{ phone_col }} is not null then {{ phone_col }}
+        when
+            {{ channel_col }} in ('sms', 'whatsapp')
+            and {{ clientbase.regexp_like(address_col, '^[1-9][0-9]{10,14}$') }}
+            then {{ dbt.concat(["'+'", address_col]) }}
+    end
+{%- endmacro %}

@@ -78,9 +78,9 @@ messages as (
             else 'phone'
         end as identifier_type,
         case channel
-            when 'email' then email
+            when 'email' then {{ clientbase.identity_email_key('email') }}
             when 'telegram' then telegram_id
-            else phone
+            else {{ clientbase.identity_messaging_phone('phone', 'address_raw', 'channel') }}
         end as identifier_value,
         channel,
         event_type,
