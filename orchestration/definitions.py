@@ -10,6 +10,7 @@ import dagster as dg
 from orchestration.assets.extraction import extraction_assets
 from orchestration.assets.reports import nightly_report
 from orchestration.assets.serving import audience_exports, serving_catalogue
+from orchestration.checks.identity import identity_checks
 from orchestration.dbt_assets import clientbase_dbt_assets
 from orchestration.resources import build_resources
 from orchestration.schedules import nightly_build_schedule, nightly_job
@@ -23,7 +24,7 @@ assets = [
     audience_exports,
 ]
 
-asset_checks: list = []
+asset_checks: list = [*identity_checks]
 
 jobs = [nightly_job]
 

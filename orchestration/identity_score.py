@@ -1,6 +1,6 @@
 """Score identity resolution against the generator's hidden truth (pairwise precision/recall).
 
-python -m orchestration.identity_score [--warehouse data/warehouse.duckdb] [--truth <landing>/_truth]
+python -m orchestration.identity_score [--warehouse <db>] [--truth <landing>/_truth] [--raw <raw>]
 
 A pair of source records is "merged" when both resolved to the same customer_id. Against
 `_truth/records.csv` (which person each record belongs to):
@@ -86,7 +86,9 @@ def score(resolved: pd.DataFrame, truth: pd.DataFrame) -> IdentityScore:
     # a record without a customer is a customer of its own: it merges with nothing
     unresolved = scored["customer_id"].isna()
     scored.loc[unresolved, "customer_id"] = (
-        "unresolved:" + scored.loc[unresolved, "record_type"] + ":"
+        "unresolved:"
+        + scored.loc[unresolved, "record_type"]
+        + ":"
         + scored.loc[unresolved, "record_id"]
     )
     merged_pairs = _pairs(scored.groupby("customer_id").size())
