@@ -584,8 +584,8 @@ def export_audience(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="clientbase-export", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--name", required=True, help="audience name (used in the file name)")
-    parser.add_argument("--channel", required=True, choices=CHANNELS)
+    parser.add_argument("--name", help="audience name (used in the file name)")
+    parser.add_argument("--channel", choices=CHANNELS)
     parser.add_argument("--segment", help="RFM segment, e.g. 'at risk'")
     parser.add_argument("--lifecycle", help="lifecycle stage, e.g. one_time")
     parser.add_argument("--sleeping", action="store_true", help="customers past their cycle")
@@ -596,6 +596,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out-dir", type=Path)
     parser.add_argument("--list-columns", action="store_true", help="print filterable columns")
     args = parser.parse_args(argv)
+    if not args.list_columns and not (args.name and args.channel):
+        parser.error("--name and --channel are required (or use --list-columns)")
     spec = AudienceSpec(
         name=args.name, channel=args.channel, rfm_segment=args.segment,
         lifecycle_stage=args.lifecycle, sleeping=args.sleeping, filter=args.filter,
