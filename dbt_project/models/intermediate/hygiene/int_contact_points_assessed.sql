@@ -1,0 +1,116 @@
+-- Deliverability of every address marketing has sent to, per channel: one row per channel and
+-- identifier (email for the email channel, phone for sms and whatsapp, telegram id), with its
+-- bounce history, its opt-out events and the customer it resolves to.
+-- Undeliverable = a hard bounce, or `soft_bounce_limit` soft bounces since the last delivery.
+
+{%- set soft_bounce_limit = clientbase.hygiene_setting('soft_bounce_limit') %}
+
+with
+
+message_events as (
+    select * from {{ ref('stg_messaging__events') }}
+),
+
+identifiers as (
+    select * from {{ ref('int_identifiers_resolved') }}
+),
+
+bounds as (
+    select {{ clientbase.as_of_date() }} as as_of_date
+),
+
+addressed as (
+    select
+        message_events.channel,
+        case message_events.channel
+            when 'email' then 'email'
+            when 'telegram' then 'telegram_id'
+            else 'phone'
+        end as identifier_type,
+        case message_events.channel
+            when 'email' then message_events.email
+            when 'telegram' then message_events.telegram_id
+            else message_events.phone
+        end as identifier_value,
+        message_events.event_type,
+        message_events.occurred_at
+    from message_events
+    cross join bounds
+    where cast(message_events.occurred_at as date) < bounds.as_of_date
+),
+
+deliveries as (
+    select
+        channel,
+        identifier_type,
+        identifier_value,
+        max(case when event_type in ('delivered', 'opened', 'clicked') then occurred_at end) as last_delivered_at
+    from addressed
+    where identifier_value is not null
+    group by 1, 2, 3
+),
+
+summarised as (
+    select
+        addressed.channel,
+        addressed.identifier_type,
+        addressed.identifier_value,
+        sum(case when addressed.event_type = 'sent' then 1 else 0 end) as sent_count,
+        sum(case when addressed.event_type = 'delivered' then 1 else 0 end) as delivered_count,
+        sum(case when addressed.event_type in ('opened', 'clicked') then 1 else 0 end) as engaged_count,
+        sum(case when addressed.event_type = 'bounced_hard' then 1 else 0 end) as hard_bounce_count,
+        sum(case when addressed.event_type = 'bounced_soft' then 1 else 0 end) as soft_bounce_count,
+        sum(
+            case
+                when
+                    addressed.event_type = 'bounced_soft'
+                    and (deliveries.last_delivered_at is null or addressed.occurred_at > deliveries.last_delivered_at)
+                    then 1
+                else 0
+            end
+        ) as soft_bounces_since_delivery,
+        max(case when addressed.event_type = 'bounced_hard' then addressed.occurred_at end) as last_hard_bounced_at,
+        max(deliveries.last_delivered_at) as last_delivered_at,
+        max(case when addressed.event_type = 'unsubscribed' then addressed.occurred_at end) as unsubscribed_at,
+        max(case when addressed.event_type = 'not_interested' then addressed.occurred_at end) as not_interested_at
+    from addressed
+    inner join deliveries
+        on
+            addressed.channel = deliveries.channel
+            and addressed.identifier_type = deliveries.identifier_type
+            and addressed.identifier_value = deliveries.identifier_value
+    group by 1, 2, 3
+),
+
+final as (
+    select
+        {{ dbt.concat(["summarised.channel", "':'", "summarised.identifier_value"]) }} as channel_address_id,
+        summarised.channel,
+        summarised.identifier_type,
+        summarised.identifier_value,
+        identifiers.customer_id,
+        summarised.sent_count,
+        summarised.delivered_count,
+        summarised.engaged_count,
+        summarised.hard_bounce_count,
+        summarised.soft_bounce_count,
+        summarised.soft_bounces_since_delivery,
+        summarised.last_hard_bounced_at,
+        summarised.last_delivered_at,
+        summarised.unsubscribed_at,
+        summarised.not_interested_at,
+        -- a mailbox that bounced hard and later took a delivery was fixed (a full inbox, a typo
+        -- corrected at the ESP): only a hard bounce since the last delivery counts
+        (
+            summarised.last_hard_bounced_at is not null
+            and (summarised.last_delivered_at is null or summarised.last_hard_bounced_at > summarised.last_delivered_at)
+        ) as is_hard_bounced,
+        summarised.soft_bounces_since_delivery >= {{ soft_bounce_limit }} as is_soft_bouncing
+    from summarised
+    left join identifiers
+        on
+            summarised.identifier_type = identifiers.identifier_type
+            and summarised.identifier_value = identifiers.identifier_value
+)
+
+select * from final

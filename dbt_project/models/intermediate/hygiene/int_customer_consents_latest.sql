@@ -1,0 +1,161 @@
+-- Marketing permission per customer and channel, decided by the latest event:
+--   consent given / withdrawn: the consent flags of the customer's CRM contacts (at their
+--     consent timestamp, else the contact's last update);
+--   unsubscribed / not_interested: messaging events on any of the customer's addresses for
+--     that channel;
+--   not_interested: a reactivation-poll answer "not interested" (every channel).
+-- Consented when the latest event gives consent. Otherwise the status names the first opt-out
+-- after the last consent (an unsubscribe the CRM later mirrors as "consent withdrawn" stays
+-- an unsubscribe). No event at all: no_consent.
+
+{%- set channels = ['email', 'sms', 'whatsapp', 'telegram'] %}
+
+with
+
+contacts as (
+    select * from {{ ref('stg_crm__contacts') }}
+),
+
+survey_responses as (
+    select * from {{ ref('stg_surveys__responses') }}
+),
+
+source_records as (
+    select * from {{ ref('int_source_records_resolved') }}
+),
+
+contact_points as (
+    select * from {{ ref('int_contact_points_assessed') }}
+),
+
+bounds as (
+    select {{ clientbase.as_of_date() }} as as_of_date
+),
+
+crm_events as (
+    {%- for channel in channels %}
+    select
+        source_records.customer_id,
+        '{{ channel }}' as channel,
+        case when contacts.has_consent_{{ channel }} then 'consent_given' else 'consent_withdrawn' end as event_kind,
+        coalesce(contacts.consent_{{ channel }}_at, contacts.updated_at) as event_at
+    from contacts
+    inner join source_records
+        on source_records.record_type = 'crm_contact' and contacts.contact_id = source_records.record_id
+    where source_records.customer_id is not null and contacts.has_consent_{{ channel }} is not null
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+),
+
+messaging_events as (
+    select customer_id, channel, 'unsubscribed' as event_kind, unsubscribed_at as event_at
+    from contact_points
+    where customer_id is not null and unsubscribed_at is not null
+    union all
+    select customer_id, channel, 'not_interested' as event_kind, not_interested_at as event_at
+    from contact_points
+    where customer_id is not null and not_interested_at is not null
+),
+
+survey_events as (
+    {%- for channel in channels %}
+    select
+        source_records.customer_id,
+        '{{ channel }}' as channel,
+        'not_interested' as event_kind,
+        survey_responses.submitted_at as event_at
+    from survey_responses
+    inner join source_records
+        on
+            source_records.record_type = 'survey_response'
+            and survey_responses.response_id = source_records.record_id
+    where source_records.customer_id is not null and survey_responses.is_not_interested
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+),
+
+events as (
+    select all_events.*
+    from (
+        select * from crm_events
+        union all
+        select * from messaging_events
+        union all
+        select * from survey_events
+    ) as all_events
+    cross join bounds
+    where cast(all_events.event_at as date) < bounds.as_of_date
+),
+
+last_consents as (
+    select
+        customer_id,
+        channel,
+        max(case when event_kind = 'consent_given' then event_at end) as last_consent_given_at,
+        max(event_at) as last_event_at
+    from events
+    group by customer_id, channel
+),
+
+opt_outs_after_consent as (
+    select
+        events.customer_id,
+        events.channel,
+        events.event_kind,
+        events.event_at,
+        row_number() over (
+            partition by events.customer_id, events.channel
+            -- the first opt-out names the reason; on a tie the most explicit one
+            order by
+                events.event_at,
+                case events.event_kind when 'unsubscribed' then 0 when 'not_interested' then 1 else 2 end
+        ) as opt_out_rank
+    from events
+    inner join last_consents
+        on events.customer_id = last_consents.customer_id and events.channel = last_consents.channel
+    where
+        events.event_kind <> 'consent_given'
+        and (last_consents.last_consent_given_at is null or events.event_at >= last_consents.last_consent_given_at)
+),
+
+customer_channels as (
+    {%- for channel in channels %}
+    select customer_id, '{{ channel }}' as channel
+    from (select distinct customer_id from source_records where customer_id is not null) as customers
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+),
+
+final as (
+    select
+        {{ dbt.concat(["customer_channels.customer_id", "':'", "customer_channels.channel"]) }} as customer_channel_id,
+        customer_channels.customer_id,
+        customer_channels.channel,
+        case
+            when last_consents.customer_id is null then 'no_consent'
+            when opt_outs.event_kind is null then 'consented'
+            when opt_outs.event_kind = 'consent_withdrawn' then 'no_consent'
+            else opt_outs.event_kind
+        end as consent_status,
+        coalesce(opt_outs.event_at, last_consents.last_consent_given_at) as consent_status_at,
+        last_consents.last_consent_given_at,
+        last_consents.last_event_at as last_consent_event_at
+    from customer_channels
+    left join last_consents
+        on
+            customer_channels.customer_id = last_consents.customer_id
+            and customer_channels.channel = last_consents.channel
+    left join opt_outs_after_consent as opt_outs
+        on
+            customer_channels.customer_id = opt_outs.customer_id
+            and customer_channels.channel = opt_outs.channel
+            and opt_outs.opt_out_rank = 1
+)
+
+select * from final
