@@ -56,12 +56,15 @@ def run_build(first_day: str, last_day: str, as_of: str | None = None) -> bool:
         ASSET_PARTITION_RANGE_START_TAG,
     )
 
+    from orchestration.project import prepare_manifest
+
+    # The dbt assets read the manifest when their module is imported: parse first.
+    prepare_manifest()
+
     from orchestration.dbt_assets import AS_OF_DATE_TAG
     from orchestration.definitions import defs
-    from orchestration.project import prepare_manifest
     from orchestration.schedules import nightly_job
 
-    prepare_manifest()
     as_of = as_of or (date.fromisoformat(last_day) + timedelta(days=1)).isoformat()
     instance = dg.DagsterInstance.get()
     job = defs.resolve_job_def(nightly_job.name)
@@ -119,9 +122,10 @@ def print_summary() -> None:
 
         files = list(quarantine.rglob("*.parquet"))
         if files:
-            count, reasons = duckdb.sql(
-                f"select count(*), count(distinct reason) from read_parquet("
-                f"'{quarantine}/**/*.parquet', union_by_name = true)"
+            count, reasons = duckdb.connect().execute(
+                "select count(*), count(distinct reason) "
+                "from read_parquet(?, union_by_name = true)",
+                [f"{quarantine}/**/*.parquet"],
             ).fetchone()
             print(f"  quarantine    {count:,} rows ({reasons} distinct reasons) in {quarantine}")
     _print_check_outcomes()
