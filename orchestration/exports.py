@@ -369,20 +369,69 @@ def _is_pii(column: str) -> bool:
     return pii_action(column) is not None
 
 
-def _sendable_sql(con: duckdb.DuckDBPyConnection, channel: str) -> str:
-    """Customers sendable on ``channel``, one row each: the address, names, zone, send hour."""
-    columns = _columns(con, SENDABLE_MART)
-    if not columns:
-        raise ExportError(
-            f"mart {MART_SCHEMA}.{SENDABLE_MART} is missing: run the hygiene models first"
+# Where each channel's address lives when a mart keeps one column per kind of address.
+_ADDRESS_COLUMNS = {
+    "email": ("email",),
+    "sms": ("phone",),
+    "whatsapp": ("phone",),
+    "telegram": ("telegram_id",),
+}
+
+
+def _pick(columns: dict[str, str], *candidates: str) -> str | None:
+    return next((c for c in candidates if c in columns), None)
+
+
+def _sendable_sql(con: duckdb.DuckDBPyConnection, channel: str) -> tuple[str, list]:
+    """Customers sendable on ``channel``, one row each: customer_id, contact_point,
+    send_hour_local, time_zone (plus the query's parameters).
+
+    Reads hygiene's ``sendable_audience`` (one row per customer and sendable channel), or, where
+    only ``contact_hygiene`` exists, its ``is_sendable_<channel>`` flags and address columns.
+    """
+    for mart in (SENDABLE_MART, "contact_hygiene"):
+        columns = _columns(con, mart)
+        if not columns:
+            continue
+        hour = _pick(columns, "send_hour_local", "best_send_hour_local", "local_send_hour")
+        zone = _pick(columns, "time_zone", "current_time_zone", "send_time_zone")
+        params: list = []
+        if "channel" in columns:
+            address = _pick(
+                columns, "contact_point", "address", "contact_address", *_ADDRESS_COLUMNS[channel]
+            )
+            where = "channel = ?"
+            params.append(channel)
+            flag = _pick(columns, "is_sendable")
+            if flag:
+                where += f" and {flag}"
+        else:
+            address = _pick(columns, f"{channel}_address", *_ADDRESS_COLUMNS[channel])
+            where = _pick(columns, f"is_sendable_{channel}", f"is_{channel}_sendable")
+        missing = [
+            what
+            for what, column in (
+                ("customer_id", _pick(columns, "customer_id")),
+                ("address", address),
+                ("send hour", hour),
+                ("time zone", zone),
+                ("sendable flag", where),
+            )
+            if column is None
+        ]
+        if missing:
+            raise ExportError(
+                f"{MART_SCHEMA}.{mart} has no {', '.join(missing)} column for channel {channel}"
+            )
+        return (
+            f"select customer_id, {_quote(address)} as contact_point, "
+            f"{_quote(hour)} as send_hour_local, {_quote(zone)} as time_zone "
+            f"from {MART_SCHEMA}.{mart} where {where} and {_quote(address)} is not null",
+            params,
         )
-    needed = {"customer_id", "channel", "contact_point", "send_hour_local", "time_zone"}
-    missing = needed - set(columns)
-    if missing:
-        raise ExportError(f"{SENDABLE_MART} lacks columns {sorted(missing)}")
-    return (
-        "select customer_id, contact_point, send_hour_local, time_zone "
-        f"from {MART_SCHEMA}.{SENDABLE_MART} where channel = ?"
+    raise ExportError(
+        f"neither {MART_SCHEMA}.{SENDABLE_MART} nor {MART_SCHEMA}.contact_hygiene exists: "
+        "run the hygiene models first"
     )
 
 
@@ -470,8 +519,8 @@ def build_query(con: duckdb.DuckDBPyConnection, spec: AudienceSpec) -> tuple[str
     """The audience query and its parameters (exposed for tests and for `--explain`)."""
     spec.validate()
     allowed = audience_columns(con)
-    conditions, params = [], [spec.channel]
-    sendable = _sendable_sql(con, spec.channel)
+    sendable, params = _sendable_sql(con, spec.channel)
+    conditions = []
     if spec.rfm_segment:
         present = [c for c in SEGMENT_COLUMNS if c in allowed]
         if not present:
@@ -555,11 +604,11 @@ def export_audience(
         sql, params = build_query(con, spec)
         frame = con.execute(sql, params).df()
         # How many sendable customers each campaign rule removed (before the other selectors).
+        sendable, sendable_params = _sendable_sql(con, spec.channel)
         excluded = {
             reason: con.execute(
-                f"select count(*) from ({_sendable_sql(con, spec.channel)}) s "
-                f"where s.customer_id in ({subquery})",
-                [spec.channel, *exclusion_params],
+                f"select count(*) from ({sendable}) s where s.customer_id in ({subquery})",
+                [*sendable_params, *exclusion_params],
             ).fetchone()[0]
             for reason, subquery, exclusion_params in _exclusions_sql(con, spec)
         }

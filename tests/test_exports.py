@@ -216,3 +216,34 @@ def test_cli(warehouse, tmp_path, monkeypatch, capsys):
     assert "1 contacts" in capsys.readouterr().out
     assert exports.main(["--name", "cli", "--channel", "email", "--filter", "1=1"]) == 2
     assert "cannot read the filter" in capsys.readouterr().err
+
+
+def test_wide_contact_hygiene_works_where_sendable_audience_is_absent(warehouse, tmp_path):
+    """hygiene's contact_hygiene (one row per customer, is_sendable_<channel> flags) is enough."""
+    import shutil
+
+    wide = tmp_path / "wide.duckdb"
+    shutil.copy(warehouse, wide)
+    con = duckdb.connect(str(wide))
+    con.execute("drop table marts.sendable_audience")
+    con.execute(
+        """
+        create table marts.contact_hygiene as select * from (values
+          ('c1', 'anna@example.com', '+74951283020', true, false, 'Europe/Moscow', 10),
+          ('c2', 'ivan@example.com', '+79161234567', false, true, 'Asia/Colombo', 9),
+          ('c3', null, null, true, false, 'Europe/Moscow', 11)
+        ) t(customer_id, email, phone, is_sendable_email, is_sendable_sms, current_time_zone,
+            best_send_hour_local)
+        """
+    )
+    con.close()
+    spec = AudienceSpec(name="wide", channel="email")
+    result = exports.export_audience(spec, warehouse_path=wide, out_dir=tmp_path / "out")
+    frame = pd.read_csv(result.path, dtype=str, keep_default_na=False)
+    # c2 is not sendable by email; c3 has the flag but no address.
+    assert frame[["Email Address", "Send Hour Local", "Time Zone"]].values.tolist() == [
+        ["anna@example.com", "10", "Europe/Moscow"]
+    ]
+    spec = AudienceSpec(name="wide", channel="sms", rfm_segment="at risk")
+    result = exports.export_audience(spec, warehouse_path=wide, out_dir=tmp_path / "out")
+    assert pd.read_csv(result.path, dtype=str)["phone"].tolist() == ["+79161234567"]

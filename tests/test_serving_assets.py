@@ -13,11 +13,8 @@ from orchestration import serving
 
 
 @pytest.fixture(scope="module")
-def assets():
-    from orchestration.project import dbt_project, prepare_manifest
-
-    if not dbt_project.manifest_path.exists():
-        prepare_manifest()
+def assets(dbt_manifest):
+    # Imported late: the dbt assets need the manifest the conftest fixture parses first.
     from orchestration.assets import reports as report_assets
     from orchestration.assets import serving as serving_assets
 
