@@ -14,6 +14,7 @@ import phonenumbers
 import phonenumbers.timezone
 from disposable_email_domains import blocklist as disposable_domains
 
+from orchestration.assets.extraction import EXTRACTION_GROUP, raw_asset_key
 from orchestration.config import get_settings
 
 
@@ -209,12 +210,15 @@ def write_contact_point_checks(raw_dir: Path) -> tuple[Path, pd.DataFrame]:
     return target, checks
 
 
-CONTACT_POINT_CHECKS_KEY = dg.AssetKey(["raw", OUTPUT_SYSTEM, OUTPUT_TABLE])
+# The key the dbt translator gives source raw.reference__contact_point_checks.
+CONTACT_POINT_CHECKS_KEY = raw_asset_key(OUTPUT_SYSTEM, OUTPUT_TABLE)
 
 
 @dg.asset(
     key=CONTACT_POINT_CHECKS_KEY,
-    group_name="extraction",
+    group_name=EXTRACTION_GROUP,
+    # after every raw table it reads (all partitions)
+    deps=sorted({raw_asset_key(c.system, c.table) for c in RAW_CONTACT_COLUMNS}, key=str),
     description=(
         "Every distinct raw email and phone checked with email-validator (syntax), the "
         "disposable-email-domains list, a role-mailbox list and phonenumbers (validity, E.164, "
