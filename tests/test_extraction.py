@@ -517,3 +517,18 @@ def test_shared_s_sample_quarantines_exactly_the_planted_defects(shared_s_landin
             "bad_date": ("bad_timestamp", "bad_date"),
         }.get(defect, (defect,))
         assert reason.startswith(expected_prefix), (where, defect, reason)
+
+
+def test_bom_and_genuine_replacement_characters_are_not_defects(tmp_path):
+    landing = tmp_path / "landing"
+    day = landing / "web" / "2024-11-01"
+    day.mkdir(parents=True)
+    body = "\ufeff".encode() + (_event("e1", page_url="https://x/\ufffd") + "\n").encode()
+    body += _event("e2", page_url="XBADX").encode().replace(b"XBADX", b"\xc3\x28") + b"\n"
+    (day / "events.jsonl").write_bytes(body)
+    raw = tmp_path / "raw"
+    result = load_table("web", "events", landing, raw, ["2024-11-01"])
+    assert (result.rows_loaded, result.quarantine_reasons) == (1, {"invalid_utf8": 1})
+    (row,) = _read(raw_partition_file(raw, WEB, "2024-11-01"))
+    assert row["page_url"] == "https://x/\ufffd"
+    assert row["_source_line"] == 1

@@ -9,46 +9,13 @@ import argparse
 import logging
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 
 from orchestration.config import get_settings
-from orchestration.extraction.loader import ExtractionError, LoadResult, discover_days, load_system
-from orchestration.extraction.schemas import DAILY_SYSTEMS, SYSTEMS
+from orchestration.extraction.loader import ExtractionError, LoadResult, extract_all
+from orchestration.extraction.schemas import SYSTEMS
 
-
-def extract_all(
-    landing_dir: Path,
-    raw_dir: Path,
-    systems: list[str] | None = None,
-    days: list[str] | None = None,
-    workers: int = 3,
-) -> list[LoadResult]:
-    """Load the given systems (all by default). Daily systems load `days`, or, when None, every
-    day from the first to the last day folder found in any system, so that every system has a
-    partition file for every day of the window (empty where it exported nothing)."""
-    systems = systems or list(SYSTEMS)
-    if days is None:
-        found = sorted({d for s in DAILY_SYSTEMS for d in discover_days(landing_dir, s)})
-        days = _every_day(found[0], found[-1]) if found else []
-    loaded_at = datetime.now(UTC)
-
-    def one(system: str) -> list[LoadResult]:
-        window = days if system in DAILY_SYSTEMS else None
-        return list(load_system(system, landing_dir, raw_dir, window, loaded_at=loaded_at).values())
-
-    # Systems load in parallel: a load spends most of its time creating and renaming one file
-    # per day, waiting on the file system rather than the CPU.
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        return [r for batch in pool.map(one, systems) for r in batch]
-
-
-def _every_day(first: str, last: str) -> list[str]:
-    from datetime import date, timedelta
-
-    start, end = date.fromisoformat(first), date.fromisoformat(last)
-    return [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
+__all__ = ["extract_all", "main"]
 
 
 def main(argv: list[str] | None = None) -> int:
