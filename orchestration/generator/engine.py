@@ -272,12 +272,12 @@ class World:
         self._loyalty(t)
         lw = self.landing
         r = self.rows
-        lw.write(CRM_CONTACTS, d, r["crm"])
+        lw.write(CRM_CONTACTS, d, self._joined("crm", CRM_CONTACTS.columns))
         lw.write(SHOP_ORDERS, d, r["orders"])
         lw.write(SHOP_ORDER_LINES, d, self._joined("order_lines", SHOP_ORDER_LINES.columns))
         lw.write(POS_RECEIPTS, d, r["receipts"])
         lw.write(POS_RECEIPT_LINES, d, self._joined("receipt_lines", POS_RECEIPT_LINES.columns))
-        lw.write(LOYALTY_CARDS, d, r["cards"])
+        lw.write(LOYALTY_CARDS, d, self._joined("cards", LOYALTY_CARDS.columns))
         lw.write(WEB_EVENTS, d, self._joined("web", WEB_EVENTS.columns))
         lw.write(MESSAGING_EVENTS, d, self._joined("messaging", MESSAGING_EVENTS.columns))
         lw.write(SURVEY_RESPONSES, d, r["surveys"])
@@ -295,33 +295,41 @@ class World:
             self.last_active[person] = t
 
     # -- CRM -----------------------------------------------------------------------------
-    def contact_row(self, j: int) -> list[str]:
+    def contact_columns(self, idx: np.ndarray) -> dict[str, np.ndarray]:
+        """Full current rows of contacts `idx`, column-wise (a CRM export repeats them all)."""
         c = self.contacts
 
-        def at(ch: str) -> str:
-            x = c.consent_at[ch][j]
-            return "" if np.isnan(x) else self.iso(x)
+        def stamps(x: np.ndarray) -> np.ndarray:
+            text = iso_times(self.start, np.nan_to_num(x)).astype(object)
+            text[np.isnan(x)] = ""
+            return text
 
-        return [c.contact_id[j], c.first[j], c.last[j], c.first_latin[j], c.last_latin[j],
-                c.email[j], c.phone[j], c.birth_date[j], c.gender[j], c.city[j],
-                c.country_code[j], c.time_zone[j], c.lead_source[j], c.tags[j],
-                c.telegram_id[j], c.vk_id[j],
-                c.consent["email"][j], at("email"), c.consent["sms"][j], at("sms"),
-                c.consent["whatsapp"][j], at("whatsapp"), c.consent["telegram"][j],
-                at("telegram"), self.iso(c.created[j]), self.iso(c.updated[j])]
+        cols = {"contact_id": c.contact_id[idx], "first_name": c.first[idx],
+                "last_name": c.last[idx], "first_name_latin": c.first_latin[idx],
+                "last_name_latin": c.last_latin[idx], "email": c.email[idx],
+                "phone": c.phone[idx], "birth_date": c.birth_date[idx],
+                "gender": c.gender[idx], "city": c.city[idx],
+                "country_code": c.country_code[idx], "time_zone": c.time_zone[idx],
+                "lead_source": c.lead_source[idx], "tags": c.tags[idx],
+                "telegram_id": c.telegram_id[idx], "vk_id": c.vk_id[idx]}
+        for ch in CHANNELS:
+            cols[f"consent_{ch}"] = c.consent[ch][idx]
+            cols[f"consent_{ch}_at"] = stamps(c.consent_at[ch][idx])
+        cols["created_at"] = stamps(c.created[idx])
+        cols["updated_at"] = stamps(c.updated[idx])
+        return cols
 
     def _crm(self, t: int) -> None:
         c, rng = self.contacts, self.rng
         lo = 0 if t == 0 else int(np.searchsorted(self.contact_created_sorted, t))
         hi = int(np.searchsorted(self.contact_created_sorted, t + 1))
-        emitted: dict[int, None] = {}
-        for j in self.contact_order[lo:hi].tolist():
-            if c.created[j] < 0:
-                # The first export is a full snapshot: last edits happened before it.
-                c.updated[j] = c.created[j] + (0 - c.created[j]) * rng.random() * 0.9
-            emitted[j] = None
-            if c.lead_source[j] == "quiz" and c.person[j] >= 0 and c.created[j] >= 0:
-                self.pending[t]["quiz"].append(j)
+        new = self.contact_order[lo:hi]
+        old = new[c.created[new] < 0]
+        # The first export is a full snapshot: the last edits happened some time before it.
+        c.updated[old] = c.created[old] * (1 - 0.9 * rng.random(len(old)))
+        quiz = new[(c.lead_source[new] == "quiz") & (c.person[new] >= 0) & (c.created[new] >= 0)]
+        self.pending[t]["quiz"].extend(quiz.tolist())
+        emitted: dict[int, None] = dict.fromkeys(new.tolist())
         a = int(np.searchsorted(self.edit_day, t))
         b = int(np.searchsorted(self.edit_day, t + 1))
         for k in range(a, b):
@@ -337,13 +345,15 @@ class World:
                 c.consent_at[ch][j] = t + 0.1 + 0.8 * rng.random()
                 c.updated[j] = max(c.updated[j], c.consent_at[ch][j])
                 emitted[j] = None
-        for j in emitted:
-            if not self.contact_seen[j]:
-                self.contact_seen[j] = True
-                pid = self.people.person_id[c.person[j]] if c.person[j] >= 0 else ""
-                self.landing.record("crm", "crm_contact", c.contact_id[j], pid)
-            if c.created[j] <= t + 1:
-                self.rows["crm"].append(self.contact_row(j))
+        idx = np.fromiter(emitted, dtype=np.int64, count=len(emitted))
+        idx = idx[c.created[idx] <= t + 1]
+        fresh = idx[~self.contact_seen[idx]]
+        self.contact_seen[fresh] = True
+        pids = np.where(c.person[fresh] >= 0, self.people.person_id[np.maximum(c.person[fresh],
+                                                                                0)], "")
+        self.landing.records(zip(["crm"] * len(fresh), ["crm_contact"] * len(fresh),
+                                 c.contact_id[fresh], pids, strict=True))
+        self.parts["crm"].append(self.contact_columns(idx))
 
     def _edit_contact(self, j: int, when: float) -> None:
         c, rng, p = self.contacts, self.rng, self.people
@@ -881,21 +891,25 @@ class World:
         for k in blocked.tolist():
             cards.status[k] = "blocked"
             todo[k] = float(cards.blocked_day[k])
-        for k in sorted(todo):
-            if cards.issued[k] >= t + 1:
-                continue
-            if not self.card_seen[k]:
-                self.card_seen[k] = True
-                self.landing.record("loyalty", "loyalty_card", cards.number[k],
-                                    p.person_id[cards.holder[k]])
-            when = todo[k]
-            if when < 0:  # in the first snapshot: last change some time before it
-                when = float(cards.issued[k]) * 0.5
-            when = max(when, float(cards.issued[k]))
-            self.rows["cards"].append([
-                cards.number[k], cards.holder_name[k], cards.phone[k], cards.email[k],
-                self.iso(cards.issued[k]), self.stores.store_id[cards.store[k]],
-                str(int(cards.points[k])), cards.status[k], self.iso(when)])
+        ks = np.array(sorted(todo), dtype=np.int64)
+        when = np.array([todo[k] for k in ks.tolist()], dtype=float)
+        keep = cards.issued[ks] < t + 1
+        ks, when = ks[keep], when[keep]
+        issued = cards.issued[ks]
+        # In the first snapshot the last change happened some time before it.
+        when = np.maximum(np.where(when < 0, issued * 0.5, when), issued)
+        fresh = ks[~self.card_seen[ks]]
+        self.card_seen[fresh] = True
+        self.landing.records(zip(["loyalty"] * len(fresh), ["loyalty_card"] * len(fresh),
+                                 cards.number[fresh], p.person_id[cards.holder[fresh]],
+                                 strict=True))
+        self.parts["cards"].append({
+            "card_number": cards.number[ks], "holder_name": cards.holder_name[ks],
+            "phone": cards.phone[ks], "email": cards.email[ks],
+            "issued_at": iso_times(self.start, issued),
+            "store_id": self.stores.store_id[cards.store[ks]],
+            "points_balance": cards.points[ks].astype(str), "status": cards.status[ks],
+            "updated_at": iso_times(self.start, when)})
 
     # -- the end -------------------------------------------------------------------------
     def finish(self) -> dict:

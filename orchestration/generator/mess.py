@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 # Values shared by many unrelated records; identity resolution must not link on them.
@@ -38,9 +40,12 @@ def phone_shape(e164_digits: str, shape: int) -> str:
     return forms[shape % len(forms)]
 
 
+_NOT_DIGITS = re.compile(r"\D")
+
+
 def esp_phone(written: str) -> str:
     """The ESP keeps what it imported, stripped to digits (so '8 916...' stays '8916...')."""
-    return "".join(ch for ch in written if ch.isdigit())
+    return _NOT_DIGITS.sub("", written)
 
 
 def email_shape(email: str, shape: int) -> str:

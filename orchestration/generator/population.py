@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from . import settings as cfg
 from .mess import (
@@ -151,10 +152,8 @@ def make_people(rng: np.random.Generator, seed: int, size: cfg.Size, stores: Sto
             first[m] = rng.choice(pool.first[g], size=len(m))
             last[m] = rng.choice(pool.last[g], size=len(m))
     cyrillic = np.isin(country, [0, 1])
-    first_latin = np.array([transliterate(x) if cy else ascii_fold(x)
-                            for x, cy in zip(first, cyrillic, strict=True)], dtype=object)
-    last_latin = np.array([transliterate(x) if cy else ascii_fold(x)
-                           for x, cy in zip(last, cyrillic, strict=True)], dtype=object)
+    first_latin = _latin(first, cyrillic)
+    last_latin = _latin(last, cyrillic)
 
     age_days = rng.integers(18 * 365, 70 * 365, size=n)
     birth = np.datetime64("2026-10-31") - age_days.astype("timedelta64[D]")
@@ -216,7 +215,7 @@ def make_people(rng: np.random.Generator, seed: int, size: cfg.Size, stores: Sto
             0.2, 1.0, len(extra))
 
     lam = rng.gamma(0.7, cfg.PURCHASES_PER_YEAR / 365 / 0.7, n)
-    web_rate = rng.gamma(2.0, 6 / 365 / 2.0, n) + 1.5 * lam
+    web_rate = rng.gamma(3.0, 3.5 / 365 / 3.0, n) + 1.0 * lam
     engage = rng.beta(1.2, 4.0, n)
     l1_pref = rng.integers(0, n_products_l1, n)
 
@@ -265,6 +264,15 @@ def make_people(rng: np.random.Generator, seed: int, size: cfg.Size, stores: Sto
     return people
 
 
+def _latin(names: np.ndarray, cyrillic: np.ndarray) -> np.ndarray:
+    """Latin spellings, computed once per distinct (name, script) pair."""
+    keys = np.where(cyrillic, "c", "l").astype(object) + names
+    codes, uniques = pd.factorize(keys)
+    table = np.array([transliterate(k[1:]) if k[0] == "c" else ascii_fold(k[1:])
+                      for k in uniques], dtype=object)
+    return table[codes]
+
+
 def _emails(rng, n, country, first_latin, last_latin, birth_date, company_domains,
             personal_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
     kind = np.zeros(n, int)
@@ -279,7 +287,14 @@ def _emails(rng, n, country, first_latin, last_latin, birth_date, company_domain
     comp = rng.integers(0, len(company_domains), n)
     disp = rng.integers(0, len(DISPOSABLE_DOMAINS), n)
     none = (rng.random(n) < 0.08) if not personal_only else np.zeros(n, bool)
+    domains = np.empty(n, dtype=object)
+    for ci, c in enumerate(COUNTRIES):
+        m = country == ci
+        w = np.array(c.email_weights)
+        domains[m] = np.array(c.email_domains, dtype=object)[
+            np.minimum(np.searchsorted(np.cumsum(w) / w.sum(), dom_u[m]), len(w) - 1)]
     out = np.empty(n, dtype=object)
+    none, pattern, num, kind_l = none.tolist(), pattern.tolist(), num.tolist(), kind.tolist()
     for i in range(n):
         if none[i]:
             out[i] = ""
@@ -289,14 +304,11 @@ def _emails(rng, n, country, first_latin, last_latin, birth_date, company_domain
         yy = birth_date[i][2:4]
         local = (f"{f}.{la}", f"{f}{la}{yy}", f"{f[0]}{la}", f"{la}.{f}{num[i]}", f"{f}_{la}",
                  f"{la}{num[i]}")[pattern[i]]
-        if kind[i] == 1:
+        if kind_l[i] == 1:
             out[i] = f"{ROLE_LOCAL_PARTS[role[i]]}@{company_domains[comp[i]]}"
             continue
-        c = COUNTRIES[country[i]]
-        cw = np.cumsum(c.email_weights)
-        domain = c.email_domains[min(int(np.searchsorted(cw / cw[-1], dom_u[i])),
-                                     len(cw) - 1)]
-        if kind[i] == 2:
+        domain = domains[i]
+        if kind_l[i] == 2:
             domain = DISPOSABLE_DOMAINS[disp[i]]
         out[i] = f"{local}@{domain}"
     return _unique(rng, out, taken=set()), kind
@@ -361,28 +373,28 @@ def make_households(rng: np.random.Generator, people: People, days: int) -> None
                & ~people.moved)
     holders = np.flatnonzero((people.own_card >= 0) & lasting)
     others = np.flatnonzero((people.own_card < 0) & (people.store >= 0) & lasting)
-    rng.shuffle(others)
-    used_holders: set[int] = set()
-    h = 0
-    for b in others:
-        if h >= k:
-            break
-        same = holders[people.ru_city[holders] == people.ru_city[b]]
-        if len(same) == 0:
-            continue
-        a = int(same[int(rng.integers(0, len(same)))])
-        if a in used_holders or people.moved[a]:
-            continue
-        used_holders.add(a)
-        people.household[a] = people.household[b] = h
-        people.card_of[b] = people.own_card[a]
-        # The partner shops in stores too, at the same store as the holder.
-        people.store[b] = people.store[a]
-        people.online_share[b] = min(people.online_share[b], 0.2)
-        people.online_share[a] = min(people.online_share[a], 0.5)
-        people.lam[b] = max(people.lam[b], 6 / 365)
-        people.lam[a] = max(people.lam[a], 3 / 365)
-        h += 1
+    # Pair partners with holders of the same city, city by city, each holder at most once.
+    pairs_a, pairs_b = [], []
+    cities = np.unique(people.ru_city[others])
+    quota = np.round(k * np.array([(people.ru_city[others] == c).mean() for c in cities]))
+    for c, q in zip(cities.tolist(), quota.astype(int).tolist(), strict=True):
+        hs = holders[people.ru_city[holders] == c]
+        bs = others[people.ru_city[others] == c]
+        m = min(q, len(hs), len(bs))
+        pairs_a.append(rng.choice(hs, size=m, replace=False))
+        pairs_b.append(rng.choice(bs, size=m, replace=False))
+    a = np.concatenate(pairs_a).astype(np.int64) if pairs_a else np.array([], np.int64)
+    b = np.concatenate(pairs_b).astype(np.int64) if pairs_b else np.array([], np.int64)
+    h = np.arange(len(a))
+    people.household[a] = h
+    people.household[b] = h
+    people.card_of[b] = people.own_card[a]
+    # The partner shops in stores too, at the same store as the holder.
+    people.store[b] = people.store[a]
+    people.online_share[b] = np.minimum(people.online_share[b], 0.2)
+    people.online_share[a] = np.minimum(people.online_share[a], 0.5)
+    people.lam[b] = np.maximum(people.lam[b], 6 / 365)
+    people.lam[a] = np.maximum(people.lam[a], 3 / 365)
 
 
 def make_cards(rng: np.random.Generator, people: People, stores: Stores, days: int) -> Cards:
@@ -395,11 +407,11 @@ def make_cards(rng: np.random.Generator, people: People, stores: Stores, days: i
     order = np.argsort(issued, kind="stable")
     holders, issued = holders[order], issued[order]
     seq = rng.permutation(10**7)[:m] + 10**7
-    numbers = []
-    for s in seq:
-        body = f"2770{s:08d}"
-        total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
-        numbers.append(body + str((10 - total % 10) % 10))
+    body = np.char.add("2770", seq.astype(str)) if m else np.array([], dtype=str)
+    digits = (seq[:, None] // 10 ** np.arange(7, -1, -1)) % 10  # the 8 digits after "2770"
+    weights = np.array([1, 3] * 6)
+    total = (np.array([2, 7, 7, 0]) * weights[:4]).sum() + (digits * weights[4:]).sum(axis=1)
+    numbers = np.char.add(body, ((10 - total % 10) % 10).astype(str)).astype(object)
     names, phones, emails = [], [], []
     u = rng.random((m, 4))
     for j, p in enumerate(holders):
@@ -411,7 +423,7 @@ def make_cards(rng: np.random.Generator, people: People, stores: Stores, days: i
         emails.append(email_shape(people.email[p], int(u[j, 3] * 6)) if u[j, 3] < 0.6 else "")
     blocked = np.where(rng.random(m) < 0.02, rng.uniform(0, days, m), np.inf)
     cards = Cards(
-        n=m, number=np.array(numbers, dtype=object), holder=holders,
+        n=m, number=numbers, holder=holders,
         holder_name=np.array(names, dtype=object), phone=np.array(phones, dtype=object),
         email=np.array(emails, dtype=object), issued=issued, store=people.store[holders].copy(),
         points=np.where(issued < 0, rng.integers(0, 3000, m), 0),
@@ -455,9 +467,15 @@ def make_contacts(rng: np.random.Generator, people: People, days: int) -> Contac
     vk = np.empty(c, dtype=object)
     tag_pool = ("newsletter", "vip", "pets", "beauty", "fashion", "b2b", "employee", "wholesale")
     sources = ("website_form", "quiz", "vk", "telegram_bot", "offline_store", "loyalty_signup")
+    tg_ids = rng.integers(10**8, 7 * 10**9, c).tolist()
+    vk_ids = rng.integers(10**6, 8 * 10**8, c).tolist()
+    u_arr, u = u, u.tolist()  # Python floats: scalar indexing of numpy arrays is slow
+    kind_l, p_l = kind.tolist(), p.tolist()
+    country_l = people.country.tolist()
     for j in range(c):
-        i = int(p[j])
-        if kind[j] == 2:  # QA staff typing test records into the live CRM
+        i = p_l[j]
+        uj = u[j]
+        if kind_l[j] == 2:  # QA staff typing test records into the live CRM
             first[j], last[j] = "Тест", ("Тестов", "Тестовый", "Проверка")[j % 3]
             first_l[j], last_l[j] = "Test", "Testov"
             email[j] = JUNK_EMAILS[j % 2]
@@ -466,64 +484,62 @@ def make_contacts(rng: np.random.Generator, people: People, days: int) -> Contac
             city[j], ccode[j], tz[j], lead[j] = "Москва", "RU", "Europe/Moscow", "website_form"
             tags[j] = "test"
             continue
-        cyr = people.country[i] in (0, 1)
+        cyr = country_l[i] in (0, 1)
         fn, ln = people.first[i], people.last[i]
-        if kind[j] == 1 and u[j, 0] < 0.4:
-            fn, ln = (name_typo(fn, u[j, 1]), ln) if u[j, 2] < 0.5 else (fn, name_typo(ln, u[j, 1]))
-        if kind[j] == 1 and cyr and u[j, 3] < 0.1:
+        if kind_l[j] == 1 and uj[0] < 0.4:
+            fn, ln = (name_typo(fn, uj[1]), ln) if uj[2] < 0.5 else (fn, name_typo(ln, uj[1]))
+        if kind_l[j] == 1 and cyr and uj[3] < 0.1:
             fn, ln = people.first_latin[i], people.last_latin[i]  # typed in Latin letters
         first[j], last[j] = fn, ln
-        first_l[j] = people.first_latin[i] if u[j, 4] < 0.7 else ""
+        first_l[j] = people.first_latin[i] if uj[4] < 0.7 else ""
         last_l[j] = people.last_latin[i] if first_l[j] else ""
         # Contact points: primary usually complete; the duplicate shares one identifier shape.
         e, ph = people.email[i], people.phone[i]
-        if kind[j] == 1:
-            variant = int(u[j, 5] * 3)
+        if kind_l[j] == 1:
+            variant = int(uj[5] * 3)
             if variant == 0:
                 ph = ""
             elif variant == 1:
                 e = people.alt_email[i] if people.alt_email[i] else ""
-            e_shape = int(u[j, 6] * 6)
+            e_shape = int(uj[6] * 6)
         else:
-            e_shape = 0 if u[j, 6] < 0.7 else int(u[j, 7] * 6)
-        ph_shape = int(u[j, 8] * 9) if people.country[i] in (0, 1) else int(u[j, 8] * 4)
+            e_shape = 0 if uj[6] < 0.7 else int(uj[7] * 6)
+        ph_shape = int(uj[8] * 9) if country_l[i] in (0, 1) else int(uj[8] * 4)
         email[j] = email_shape(e, e_shape) if e else ""
         phone[j] = phone_shape(ph, ph_shape) if ph else ""
-        src_u = u[j, 9]
-        if kind[j] == 1:
+        src_u = uj[9]
+        if kind_l[j] == 1:
             lead[j] = sources[(4, 5, 1, 3)[int(src_u * 4)]]
         elif people.store[i] >= 0 and src_u < 0.3:
             lead[j] = "offline_store" if src_u < 0.18 else "loyalty_signup"
         else:
-            lead[j] = sources[int(u[j, 10] * 4)]
-        if not email[j] and lead[j] in ("offline_store", "loyalty_signup") and u[j, 11] < 0.5:
-            email[j] = JUNK_EMAILS[1] if u[j, 11] < 0.35 else JUNK_EMAILS[2]
-        if not phone[j] and u[j, 11] > 0.97:
-            phone[j] = JUNK_PHONES[int(u[j, 12] * len(JUNK_PHONES))]
-        elif phone[j] and u[j, 12] < 0.01:
+            lead[j] = sources[int(uj[10] * 4)]
+        if not email[j] and lead[j] in ("offline_store", "loyalty_signup") and uj[11] < 0.5:
+            email[j] = JUNK_EMAILS[1] if uj[11] < 0.35 else JUNK_EMAILS[2]
+        if not phone[j] and uj[11] > 0.97:
+            phone[j] = JUNK_PHONES[int(uj[12] * len(JUNK_PHONES))]
+        elif phone[j] and uj[12] < 0.01:
             phone[j] = JUNK_PHONES[1]
-        birth[j] = people.birth_date[i] if u[j, 12] < 0.6 else ""
-        gender[j] = ("female" if people.female[i] else "male") if u[j, 13] < 0.8 else ""
-        cu = u[j, 14]
-        if people.country[i] == 0:
+        birth[j] = people.birth_date[i] if uj[12] < 0.6 else ""
+        gender[j] = ("female" if people.female[i] else "male") if uj[13] < 0.8 else ""
+        cu = uj[14]
+        if country_l[i] == 0:
             name = RU_CITIES[people.ru_city[i]]
             city[j] = name[0] if cu < 0.8 else f"г. {name[0]}" if cu < 0.88 else (
                 name[1] if cu < 0.95 else "")
         else:
             city[j] = people.city[i] if cu < 0.9 else ""
-        ccode[j] = (("RU", "KZ", "PL", "DE", "US")[people.country[i]]) if cu < 0.92 else ""
-        tz[j] = people.home_tz[i] if u[j, 15] < 0.85 else ""
-        k_tags = int(u[j, 13] * 10) % 3
+        ccode[j] = (("RU", "KZ", "PL", "DE", "US")[country_l[i]]) if cu < 0.92 else ""
+        tz[j] = people.home_tz[i] if uj[15] < 0.85 else ""
+        k_tags = int(uj[13] * 10) % 3
         tags[j] = "|".join(tag_pool[(j + t * 3) % len(tag_pool)] for t in range(k_tags))
-        tg[j] = str(int(rng.integers(10**8, 7 * 10**9))) if u[j, 1] < 0.25 else ""
-        vk[j] = (f"id{int(rng.integers(10**6, 8 * 10**8))}" if u[j, 2] < 0.5
-                 else str(int(rng.integers(10**6, 8 * 10**8)))) if u[j, 3] > 0.85 else ""
+        tg[j] = str(tg_ids[j]) if uj[1] < 0.25 else ""
+        vk[j] = (f"id{vk_ids[j]}" if uj[2] < 0.5 else str(vk_ids[j])) if uj[3] > 0.85 else ""
 
     order = np.argsort(created, kind="stable")
     inv = np.empty(c, int)
     inv[order] = np.arange(c)
-    contact_id = np.array([str(100001 + int(inv[j]) * 3 + int(u[j, 0] * 3)) for j in range(c)],
-                          dtype=object)
+    contact_id = (100001 + inv * 3 + (u_arr[:, 0] * 3).astype(int)).astype(str).astype(object)
 
     def consent(p_true: float, p_false: float, eligible: np.ndarray) -> tuple:
         r = rng.random(c)
@@ -555,14 +571,14 @@ def make_contacts(rng: np.random.Generator, people: People, days: int) -> Contac
         bounce[ch] = b
     junk_email = np.isin(address["email"], list(JUNK_EMAILS))
     bounce["email"][junk_email] = 1
-    junk_phone = np.array([esp_phone(x) in {esp_phone(j) for j in JUNK_PHONES} for x in phone])
+    junk_digits = {esp_phone(j) for j in JUNK_PHONES}
+    junk_phone = np.array([esp_phone(x) in junk_digits for x in phone], dtype=bool)
     bounce["sms"][junk_phone] = 1
     bounce["whatsapp"][junk_phone] = 1
     # Typo'd domains are dead mailboxes.
-    for j in range(c):
-        if address["email"][j] and address["email"][j].lower().split("@")[-1] in (
-                "mail.ry", "gmial.com", "yandex.ri", "mial.ru"):
-            bounce["email"][j] = 1
+    dead_domains = {"mail.ry", "gmial.com", "yandex.ri", "mial.ru"}
+    bounce["email"][[x.lower().rpartition("@")[2] in dead_domains
+                     for x in address["email"]]] = 1
 
     contacts = Contacts(
         n=c, person=person, contact_id=contact_id, created=created,
@@ -572,13 +588,8 @@ def make_contacts(rng: np.random.Generator, people: People, days: int) -> Contac
         telegram_id=tg, vk_id=vk, consent=cons, consent_at=cons_at, address=address,
         bounce=bounce, suppressed={ch: np.zeros(c, bool) for ch in CHANNELS},
         hard_bounces={ch: np.zeros(c, int) for ch in CHANNELS})
-    for j in range(c):
-        if person[j] < 0:
-            continue
-        if kind[j] == 0:
-            people.contact[person[j]] = j
-        else:
-            people.dup_contact[person[j]] = j
+    people.contact[person[kind == 0]] = np.flatnonzero(kind == 0)
+    people.dup_contact[person[kind == 1]] = np.flatnonzero(kind == 1)
     return contacts
 
 

@@ -24,35 +24,26 @@ def uuids(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate(parts, axis=1)).view("S36").ravel().astype(STR)
 
 
+_HMS = np.array([f"T{h:02d}:{m:02d}:{s:02d}Z" for h in range(24) for m in range(60)
+                 for s in range(60)], dtype=object)
+
+
 def iso_times(start: date, t: np.ndarray) -> np.ndarray:
-    """Day-index times (fractional days since `start`) → 'YYYY-MM-DDTHH:MM:SSZ' strings."""
-    secs = np.floor(np.asarray(t, dtype=float) * 86400).astype(np.int64)
-    stamps = np.datetime64(start, "s") + secs.astype("timedelta64[s]")
-    return np.strings.add(np.datetime_as_string(stamps, unit="s").astype(STR), "Z")
+    """Day-index times (fractional days since `start`) → 'YYYY-MM-DDTHH:MM:SSZ' strings.
 
-
-def _encode_unique(values: np.ndarray, encode, unsafe: str) -> np.ndarray:
-    """Encode each distinct value once (pandas hashing), then broadcast: cheap for big batches.
-
-    Mostly-distinct text columns (ids, timestamps) skip the per-value call when no value holds
-    a character from `unsafe`: they only need quotes (JSON) or nothing (CSV).
+    Built from a table of the 86,400 clock times and one string per distinct day, so a batch
+    costs a couple of array lookups instead of a formatting call per value.
     """
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    if len(uniques) > 64 and len(uniques) * 4 > len(values) and all(
-            isinstance(u, str) for u in uniques[:64]):
-        text = np.asarray(uniques, dtype=object)
-        if all(isinstance(u, str) for u in text):
-            as_str = text.astype(STR)
-            clean = np.ones(len(as_str), bool)
-            for ch in unsafe:
-                clean &= np.strings.find(as_str, ch) < 0
-            if clean.all():
-                quoted = np.strings.add(np.strings.add(_QUOTE[encode], as_str), _QUOTE[encode])
-                table = np.concatenate([quoted, np.array([encode(None)], dtype=STR)])
-                return table[codes]
-    table = np.array([encode(u) for u in uniques] + [None], dtype=object)
-    table[-1] = encode(None)
-    return table[codes].astype(STR)
+    t = np.asarray(t, dtype=float)
+    if t.size == 0:
+        return np.array([], dtype=object)
+    secs = np.floor(t * 86400).astype(np.int64)
+    day = secs // 86400
+    lo = int(day.min())
+    days = np.arange(lo, int(day.max()) + 1)
+    names = np.datetime_as_string(np.datetime64(start, "D") + days.astype("timedelta64[D]"),
+                                  unit="D").astype(object)
+    return names[day - lo] + _HMS[secs - day * 86400]
 
 
 def _json_token(v) -> str:
@@ -72,8 +63,31 @@ def _csv_token(v) -> str:
     return s
 
 
-_QUOTE = {}
 _UNSAFE = {"jsonl": '"\\\n\r\t', "csv": ',"\n\r'}
+
+
+def _tokens(fmt: str, name: str, col: np.ndarray, first: bool, last: bool) -> list[str]:
+    """One column's rendered fields, each distinct value encoded once (pandas hashing).
+
+    JSON fields carry their key (and the braces at the ends of the object), so a line is a
+    plain comma-join of its fields.
+    """
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    values = uniques.tolist() if hasattr(uniques, "tolist") else list(uniques)
+    plain = pd.api.types.infer_dtype(uniques, skipna=False) == "string" and not any(
+        ch in "\x00".join(values) for ch in _UNSAFE[fmt])
+    if fmt == "jsonl":
+        pre = ("{" if first else "") + json.dumps(name) + ":"
+        post = "}" if last else ""
+        if plain:
+            table = [f'{pre}"{v}"{post}' for v in values]
+        else:
+            table = [pre + _json_token(v) + post for v in values]
+        table.append(pre + "null" + post)
+    else:
+        table = values if plain else [_csv_token(v) for v in values]
+        table.append("")
+    return np.array(table, dtype=object)[codes].tolist()
 
 
 def render(fmt: str, columns: tuple[str, ...], data: dict[str, np.ndarray]) -> list[str]:
@@ -81,25 +95,7 @@ def render(fmt: str, columns: tuple[str, ...], data: dict[str, np.ndarray]) -> l
     n = len(data[columns[0]])
     if n == 0:
         return []
-    line = None
-    for k, name in enumerate(columns):
-        col = np.asarray(data[name], dtype=object) if not isinstance(data[name], np.ndarray) \
-            else data[name]
-        if col.dtype.kind in "if":
-            col = col.astype(object)
-        if fmt == "jsonl":
-            tok = np.strings.add(("{" if k == 0 else ",") + json.dumps(name) + ":",
-                                 _encode_unique(col.astype(object), _json_token,
-                                                _UNSAFE["jsonl"]))
-        else:
-            tok = _encode_unique(col.astype(object), _csv_token, _UNSAFE["csv"])
-            if k:
-                tok = np.strings.add(",", tok)
-        line = tok if line is None else np.strings.add(line, tok)
-    if fmt == "jsonl":
-        line = np.strings.add(line, "}")
-    return line.tolist()
-
-
-_QUOTE[_json_token] = '"'
-_QUOTE[_csv_token] = ""
+    last = len(columns) - 1
+    fields = [_tokens(fmt, name, np.asarray(data[name]).astype(object), k == 0, k == last)
+              for k, name in enumerate(columns)]
+    return list(map(",".join, zip(*fields, strict=True)))

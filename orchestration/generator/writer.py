@@ -157,7 +157,7 @@ class Landing:
     def record(self, system: str, record_type: str, record_id: str, person_id: str) -> None:
         self._records.writerow([system, record_type, record_id, person_id])
 
-    def records(self, rows: list[tuple[str, str, str, str]]) -> None:
+    def records(self, rows) -> None:
         self._records.writerows(rows)
 
     def close(self) -> None:
