@@ -97,3 +97,15 @@
             then {{ dbt.concat(["'+'", address_col]) }}
     end
 {%- endmacro %}
+
+
+{#- Build id and start time of the current dbt invocation, as SQL literals (the identity ledger
+    and graph-health models stamp their rows with them). -#}
+{% macro identity_build_id() -%}
+    '{{ invocation_id if invocation_id is defined else "offline" }}'
+{%- endmacro %}
+
+{% macro identity_built_at() -%}
+    {%- set started = run_started_at.strftime('%Y-%m-%d %H:%M:%S') if run_started_at is defined else '1970-01-01 00:00:00' -%}
+    cast('{{ started }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}

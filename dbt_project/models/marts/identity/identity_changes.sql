@@ -18,7 +18,6 @@
 -- The first build has no previous mapping and records nothing.
 
 {%- set state = adapter.get_relation(database=this.database, schema=this.schema, identifier='identity_mapping_state') %}
-{%- set built_at = "cast('" ~ run_started_at.strftime('%Y-%m-%d %H:%M:%S') ~ "' as " ~ dbt.type_timestamp() ~ ")" %}
 
 with
 
@@ -171,10 +170,10 @@ changes as (
 
 final as (
     select
-        {{ dbt.hash(dbt.concat(["'" ~ invocation_id ~ "'", "'|'", "customer_id_before", "'|'", "customer_id_after"])) }}
+        {{ dbt.hash(dbt.concat([clientbase.identity_build_id(), "'|'", "customer_id_before", "'|'", "customer_id_after"])) }}
             as change_id,
-        '{{ invocation_id }}' as build_id,
-        {{ built_at }} as built_at,
+        {{ clientbase.identity_build_id() }} as build_id,
+        {{ clientbase.identity_built_at() }} as built_at,
         change_type,
         customer_id_before,
         customer_id_after,

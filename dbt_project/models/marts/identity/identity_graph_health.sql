@@ -20,7 +20,7 @@ resolved as (
 
 changes as (
     select * from {{ ref('identity_changes') }}
-    where build_id = '{{ invocation_id }}'
+    where build_id = {{ clientbase.identity_build_id() }}
 ),
 
 customer_sizes as (
@@ -77,7 +77,7 @@ rounds as (
     {%- if rounds_log is not none %}
     select max(round_number) as component_rounds
     from {{ rounds_log }}
-    where invocation_id = '{{ invocation_id }}' and model_name = 'int_identity_components'
+    where invocation_id = {{ clientbase.identity_build_id() }} and model_name = 'int_identity_components'
     {%- else %}
     select cast(null as {{ dbt.type_int() }}) as component_rounds
     {%- endif %}
@@ -92,7 +92,7 @@ previous as (
             customer_count,
             row_number() over (order by built_at desc, build_id desc) as recency
         from {{ this }}
-        where build_id <> '{{ invocation_id }}'
+        where build_id <> {{ clientbase.identity_build_id() }}
     ) as ranked
     where recency = 1
 ),
@@ -104,8 +104,8 @@ previous as (
 
 final as (
     select
-        '{{ invocation_id }}' as build_id,
-        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as {{ dbt.type_timestamp() }}) as built_at,
+        {{ clientbase.identity_build_id() }} as build_id,
+        {{ clientbase.identity_built_at() }} as built_at,
         cast(identifier_stats.identifier_count as {{ dbt.type_bigint() }}) as identifier_count,
         cast(identifier_stats.excluded_identifier_count as {{ dbt.type_bigint() }}) as excluded_identifier_count,
         cast(identifier_stats.excluded_invalid_count as {{ dbt.type_bigint() }}) as excluded_invalid_count,

@@ -15,6 +15,6 @@ select
     identifier_type,
     identifier_value,
     customer_id,
-    '{{ invocation_id }}' as build_id,
-    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as {{ dbt.type_timestamp() }}) as built_at
+    {{ clientbase.identity_build_id() }} as build_id,
+    {{ clientbase.identity_built_at() }} as built_at
 from resolved
