@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration import exports, serving
+from orchestration.assets.clv import CUSTOMER_CLV_KEY
 from orchestration.config import DBT_PROJECT_DIR, get_settings
 from orchestration.dbt_assets import clientbase_dbt_assets
 
@@ -17,12 +18,16 @@ SERVING_KEY = dg.AssetKey(["serving", "clientbase_catalogue"])
 EXPORTS_KEY = dg.AssetKey(["exports", "audiences"])
 
 
+# Python assets that write a table into the warehouse's marts schema: serving must wait for
+# them too, or it would publish a night without them (or wait on their write lock).
+PYTHON_MART_KEYS = [CUSTOMER_CLV_KEY]
+
+
 def mart_keys() -> list[dg.AssetKey]:
-    """Every dbt model in the marts schema (keys are <schema>/<model>, see translator.py)."""
-    return sorted(
-        (key for key in clientbase_dbt_assets.keys if key.path[0] == serving.MART_SCHEMA),
-        key=lambda k: k.to_user_string(),
-    )
+    """Every asset that writes the marts schema: dbt models there (keys are <schema>/<model>,
+    see translator.py) and the Python marts."""
+    dbt_marts = {key for key in clientbase_dbt_assets.keys if key.path[0] == serving.MART_SCHEMA}
+    return sorted(dbt_marts | set(PYTHON_MART_KEYS), key=lambda k: k.to_user_string())
 
 
 def dbt_target_dir() -> Path:
