@@ -43,29 +43,24 @@
 {% endmacro %}
 
 {#-
-    Spark: an external (unmanaged) Parquet table per source over its folder. Spark infers the
-    columns from the files (mergeSchema, like DuckDB's union_by_name) and the partition column
-    from the `partition_date=` folder names (typed date, like DuckDB's hive_partitioning), and
-    `msck repair` registers the partitions in the metastore. Dropping an external table never
-    deletes its files. Re-created on every run, so partitions extracted since the last run are
-    seen. `raw_dir` must be absolute or a URI the cluster can read (s3a://, abfss://, hdfs://):
-    a relative path would be resolved against the driver's working directory.
+    Spark: a view per source over its folder, read with Spark's Parquet reader, which finds the
+    `partition_date=` folders itself (typed date, like DuckDB's hive_partitioning) and lists the
+    files again at every query, so partitions extracted since the last run are always seen. A
+    view and not an external table: a partitioned table would need `msck repair` to register
+    every day folder in the metastore, which costs far more than the listing on each read.
+    Extraction writes the full column list into every file (also for empty days), so the schema
+    of one file is the schema of all, which is what Spark reads by default.
+    `raw_dir` must be absolute, or a URI the cluster can read (s3a://, abfss://, hdfs://): Spark
+    resolves a relative path against the driver's working directory.
 -#}
 {% macro spark__create_raw_relations() %}
     {% if execute %}
         {% do run_query('create database if not exists raw') %}
         {% for source in raw_sources() %}
-            {% set relation = 'raw.' ~ source.identifier %}
-            {% do run_query('drop table if exists ' ~ relation) %}
             {% do run_query(
-                "create table " ~ relation ~ " using parquet options (mergeSchema 'true') location '"
-                ~ source.path ~ "'"
+                "create or replace view raw." ~ source.identifier ~ " as select * from parquet.`"
+                ~ source.path ~ "`"
             ) %}
-            {#- Only daily tables are partitioned; msck fails on the reference snapshots. -#}
-            {% set described = run_query('describe table ' ~ relation) %}
-            {% if '# Partition Information' in described.columns[0].values() %}
-                {% do run_query('msck repair table ' ~ relation) %}
-            {% endif %}
         {% endfor %}
     {% endif %}
     select 1
