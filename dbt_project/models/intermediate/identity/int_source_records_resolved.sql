@@ -79,10 +79,7 @@ candidates as (
                 case when resolved.resolution_method = 'graph' then 0 else 1 end,
                 {{ clientbase.identity_type_rank('resolved.identifier_type') }},
                 resolved.identifier_value
-        ) as candidate_rank,
-        count(distinct case when resolved.resolution_method = 'graph' then resolved.customer_id end)
-            over (partition by observations.record_type, observations.record_id) as graph_customer_count,
-        count(*) over (partition by observations.record_type, observations.record_id) as identifier_count
+        ) as candidate_rank
     from observations
     inner join resolved
         on
@@ -94,6 +91,21 @@ candidates as (
 chosen as (
     select * from candidates
     where candidate_rank = 1
+),
+
+-- (a grouped count, not count(distinct) over a window: Spark has no distinct window functions)
+graph_customer_counts as (
+    select
+        observations.record_type,
+        observations.record_id,
+        count(distinct resolved.customer_id) as graph_customer_count
+    from observations
+    inner join resolved
+        on
+            observations.identifier_type = resolved.identifier_type
+            and observations.identifier_value = resolved.identifier_value
+    where resolved.resolution_method = 'graph'
+    group by observations.record_type, observations.record_id
 ),
 
 observed_counts as (
@@ -114,7 +126,7 @@ final as (
         chosen.customer_id,
         chosen.identifier_type as resolved_via_identifier_type,
         coalesce(observed_counts.identifier_count, 0) as identifier_count,
-        coalesce(chosen.graph_customer_count, 0) > 1 as is_split_by_override
+        coalesce(graph_customer_counts.graph_customer_count, 0) > 1 as is_split_by_override
     from all_records
     left join chosen
         on
@@ -124,6 +136,10 @@ final as (
         on
             all_records.record_type = observed_counts.record_type
             and all_records.record_id = observed_counts.record_id
+    left join graph_customer_counts
+        on
+            all_records.record_type = graph_customer_counts.record_type
+            and all_records.record_id = graph_customer_counts.record_id
 )
 
 select * from final

@@ -6,7 +6,8 @@
 {{ config(
     materialized='incremental',
     unique_key='build_date',
-    incremental_strategy=clientbase.sales_incremental_strategy(),
+    incremental_strategy=clientbase.ledger_strategy(),
+    partition_by=clientbase.ledger_partition_by('build_date'),
     on_schema_change='fail'
 ) }}
 

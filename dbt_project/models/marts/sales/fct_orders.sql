@@ -1,8 +1,8 @@
 {{
     config(
-        materialized='incremental',
+        materialized=clientbase.upsert_materialization(),
         unique_key='order_id',
-        incremental_strategy=sales_incremental_strategy(),
+        incremental_strategy=clientbase.upsert_strategy(),
         on_schema_change='fail',
     )
 }}
