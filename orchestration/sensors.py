@@ -5,7 +5,7 @@ import json
 import os
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -80,6 +80,64 @@ def _contiguous(days: list[str]) -> list[tuple[str, str]]:
     return ranges
 
 
+@dataclass(frozen=True)
+class SensorCursor:
+    """What the sensor has handed to runs already, kept small for a multi-year landing folder.
+
+    `mtime_ns`: the newest file mtime seen; anything written later is new. `known`: the files
+    seen, as contiguous day ranges per system file (one range for a healthy export), so a day
+    folder copied in with its old mtimes preserved (cp -p, rsync -t) is still noticed."""
+
+    mtime_ns: int = -1
+    known: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, raw: str | None) -> "SensorCursor":
+        if not raw:
+            return cls()
+        data = json.loads(raw)
+        known = {k: [tuple(r) for r in v] for k, v in data.get("known", {}).items()}
+        return cls(int(data["mtime_ns"]), known)
+
+    def dump(self) -> str:
+        return json.dumps({"mtime_ns": self.mtime_ns, "known": self.known}, sort_keys=True)
+
+    @staticmethod
+    def _series(f: LandedFile) -> str:
+        # the file's path with the day folder taken out: crm/contacts.csv, reference/stores.csv
+        return f"{f.system}/{Path(f.rel_path).name}"
+
+    def _is_known(self, f: LandedFile) -> bool:
+        ranges = self.known.get(self._series(f), [])
+        day = f.day or ""
+        return any(start <= day <= end for start, end in ranges)
+
+    def changed(self, files: list[LandedFile]) -> list[LandedFile]:
+        return [f for f in files if f.mtime_ns > self.mtime_ns or not self._is_known(f)]
+
+    def advance(self, changed: list[LandedFile]) -> "SensorCursor":
+        known = {k: list(v) for k, v in self.known.items()}
+        by_series: dict[str, set[str]] = defaultdict(set)
+        for f in changed:
+            by_series[self._series(f)].add(f.day or "")
+        for series, days in by_series.items():
+            covered = {d for d in days if not d}  # snapshot files have no day
+            merged = _merge_ranges(known.get(series, []), sorted(days - covered))
+            known[series] = merged or [("", "")]
+        mtime = max([self.mtime_ns, *(f.mtime_ns for f in changed)])
+        return SensorCursor(mtime, known)
+
+
+def _merge_ranges(ranges: list[tuple[str, str]], days: list[str]) -> list[tuple[str, str]]:
+    every = {d for start, end in ranges if start for d in _days_between(start, end)} | set(days)
+    return _contiguous(sorted(every)) + [r for r in ranges if not r[0]]
+
+
+def _days_between(start: str, end: str) -> list[str]:
+    first, last = date.fromisoformat(start), date.fromisoformat(end)
+    return [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
+
+
 def run_key_for(files: list[LandedFile]) -> str:
     """Same files with the same mtimes and sizes → same key, so a re-evaluated tick (or a
     second daemon) never launches the same load twice."""
@@ -140,11 +198,10 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.
     landing_dir = get_settings().landing_dir
     if not landing_dir.is_dir():
         return dg.SkipReason(f"landing folder {landing_dir} does not exist")
-    # Cursor: the newest mtime already handed to a run. Only files written since then are new.
-    seen_ns = int(json.loads(context.cursor)["mtime_ns"]) if context.cursor else -1
+    cursor = SensorCursor.parse(context.cursor)
     settled_ns = time.time_ns() - int(SETTLE_SECONDS * 1e9)
     files = scan_landing(landing_dir, settled_before_ns=settled_ns)
-    changed = [f for f in files if f.mtime_ns > seen_ns]
+    changed = cursor.changed(files)
     if not changed:
         return dg.SkipReason(f"no new files in {landing_dir}")
     valid_days = set(daily_partitions.get_partition_keys())
@@ -154,5 +211,4 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.
             f"{len(skipped)} files outside the partition window "
             f"(CLIENTBASE_START_DATE={daily_partitions.start.date()}) not loaded, e.g. {skipped[0]}"
         )
-    cursor = json.dumps({"mtime_ns": max(f.mtime_ns for f in changed)})
-    return dg.SensorResult(run_requests=requests, cursor=cursor)
+    return dg.SensorResult(run_requests=requests, cursor=cursor.advance(changed).dump())

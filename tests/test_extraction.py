@@ -472,9 +472,25 @@ def test_sensor_run_keys_are_deterministic_and_scoped(landing, monkeypatch):
     target = landing / "pos" / "2024-11-02" / "receipts.csv"
     os.utime(target, ns=(old + 50_000_000_000, old + 50_000_000_000))  # re-exported 50 s ago
     ctx3 = dg.build_sensor_context(instance=instance, cursor=tick.cursor)
-    third = sensors.landing_sensor(ctx3).run_requests
+    tick3 = sensors.landing_sensor(ctx3)
+    third = tick3.run_requests
     assert [(r.tags["system"], r.partition_key) for r in third] == [("pos", "2024-11-02")]
     assert third[0].run_key not in {r.run_key for r in first}
+
+    # a day folder copied in with its old mtime preserved (cp -p) is still a new day
+    copied = landing / "crm" / "2024-11-02" / "contacts.csv"
+    copied.parent.mkdir()
+    copied.write_text(",".join(CONTACTS.column_names) + "\n" + _contact("c20") + "\n")
+    os.utime(copied, ns=(old, old))
+    ctx4 = dg.build_sensor_context(instance=instance, cursor=tick3.cursor)
+    fourth = sensors.landing_sensor(ctx4)
+    assert [(r.tags["system"], r.partition_key) for r in fourth.run_requests] == [
+        ("crm", "2024-11-02")
+    ]
+    # and the cursor stays small: one range per system file
+    assert json.loads(fourth.cursor)["known"]["crm/contacts.csv"] == [["2024-11-01", "2024-11-03"]]
+    ctx5 = dg.build_sensor_context(instance=instance, cursor=fourth.cursor)
+    assert isinstance(sensors.landing_sensor(ctx5), dg.SkipReason)
 
 
 def test_sensor_groups_contiguous_days_into_one_range_run():
