@@ -22,8 +22,13 @@ def dbt_manifest() -> Path:
 
 
 @pytest.fixture(scope="session")
-def shared_s_landing() -> Path:
-    """The generator's size-S landing folder, when it has been produced on this machine."""
-    if not (SHARED_S_LANDING / "_truth" / "malformed.csv").is_file():
-        pytest.skip(f"no size-S landing data at {SHARED_S_LANDING} (set CLIENTBASE_TEST_S_LANDING)")
-    return SHARED_S_LANDING
+def shared_s_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A size-S landing folder (seed 42): a pre-generated one when CLIENTBASE_TEST_S_LANDING
+    points at it, else generated once per session (the generator is deterministic)."""
+    if (SHARED_S_LANDING / "_truth" / "malformed.csv").is_file():
+        return SHARED_S_LANDING
+    from orchestration.generator import generate
+
+    landing = tmp_path_factory.mktemp("size_s") / "landing"
+    generate(landing, size="S", seed=42)
+    return landing
