@@ -16,6 +16,10 @@ Two scopes are reported. `all`: every record of the truth. `identifiable`: witho
 whose source row carries no identifier at all (a till receipt without card or phone, a survey
 without e-mail or phone): no method can attribute those, so they only measure the data, not
 the resolution. Which rows are anonymous is read from the raw zone, independently of dbt.
+`identifiable_without_households` also leaves out the people of card-sharing households
+(`_truth/people.csv` household_id): the partner shops with the holder's card and usually
+nothing else, so the data cannot tell the two apart at the till; this scope shows how the
+resolver does where the data allows a right answer.
 """
 
 from __future__ import annotations
@@ -164,6 +168,13 @@ def score_warehouse(
         flagged = truth.merge(anonymous.assign(_anonymous=True), on=keys, how="left")
         identifiable = flagged[flagged["_anonymous"].isna()].drop(columns="_anonymous")
         scores["identifiable"] = score(resolved, identifiable)
+        people_path = truth_dir / "people.csv"
+        if people_path.is_file():
+            people = pd.read_csv(people_path, dtype=str, keep_default_na=False)
+            households = set(people.loc[people["household_id"] != "", "person_id"])
+            scores["identifiable_without_households"] = score(
+                resolved, identifiable[~identifiable["person_id"].isin(households)]
+            )
     return scores
 
 

@@ -8,8 +8,11 @@ The issue's target (precision >= 0.995, recall >= 0.98 on M) is not reachable on
 in the demo's households the partner shops with the holder's loyalty card and, on most
 receipts, nothing else - the data holds no trace of which of the two was at the till, so every
 resolver files those receipts under the card holder (about 600 of the ~700 wrong pairs on S).
-The thresholds below are what the resolver achieves with that ambiguity left in, and guard
-against regressions; `python -m orchestration.identity_score` prints the figures for any size.
+Without those households' people the precision target holds (scope
+`identifiable_without_households`); with them left in, the thresholds below are what the
+resolver achieves and guard against regressions. Recall stays under 0.98 on S because some
+records carry an identifier seen nowhere else (a cookie that never logged in, a card without
+contact details). `python -m orchestration.identity_score` prints the figures for any size.
 """
 
 from __future__ import annotations
@@ -92,7 +95,11 @@ def test_resolution_scores_against_truth(identity_warehouse: dict) -> None:
         identity_warehouse["warehouse"], identity_warehouse["truth"], identity_warehouse["raw"]
     )
     identifiable, everything = scores["identifiable"], scores["all"]
-    print(f"[identifiable]\n{identifiable.as_text()}\n[all]\n{everything.as_text()}")
+    unambiguous = scores["identifiable_without_households"]
+    for scope, result in scores.items():
+        print(f"[{scope}]\n{result.as_text()}")
+    assert unambiguous.precision >= 0.995, unambiguous.as_text()
+    assert unambiguous.recall >= 0.95, unambiguous.as_text()
     assert identifiable.records_scored > 5000
     assert identifiable.precision >= 0.97, identifiable.as_text()
     assert identifiable.recall >= 0.94, identifiable.as_text()

@@ -84,10 +84,11 @@
 
 
 {#- Phone of a messaging address. The ESP keeps phones as the digits it imported, so a foreign
-    number loses its `+` (`48596816449`) and staging cannot normalise it without guessing. A
+    number loses its `+` (`48596816449`) and a number imported without its trunk prefix stays
+    10 national digits (`3456471512`); staging cannot normalise either without guessing. A
     messaging address carries a single identifier and links nothing, so reading 11-15 such
-    digits as `+<digits>` can only attach the address to a customer already known with that
-    exact E.164 number; it cannot glue two customers. -#}
+    digits as `+<digits>` and 10 as `+7<digits>` can only attach the address to a customer
+    already known with that exact E.164 number; it cannot glue two customers. -#}
 {% macro identity_messaging_phone(phone_col, address_col, channel_col) -%}
     case
         when {{ phone_col }} is not null then {{ phone_col }}
@@ -95,6 +96,10 @@
             {{ channel_col }} in ('sms', 'whatsapp')
             and {{ clientbase.regexp_like(address_col, '^[1-9][0-9]{10,14}$') }}
             then {{ dbt.concat(["'+'", address_col]) }}
+        when
+            {{ channel_col }} in ('sms', 'whatsapp')
+            and {{ clientbase.regexp_like(address_col, '^[3-9][0-9]{9}$') }}
+            then {{ dbt.concat(["'+7'", address_col]) }}
     end
 {%- endmacro %}
 
