@@ -30,7 +30,10 @@ addressed as (
         case when channel = 'email' then {{ clientbase.normalise_email('address_raw') }} end
             as email_normalised,
         case
-            when channel in ('sms', 'whatsapp') then {{ clientbase.normalise_phone('address_raw') }}
+            -- the gateway stores what it imported, stripped to digits: national numbers
+            -- (8916…) or international ones without their plus (48601…)
+            when channel in ('sms', 'whatsapp')
+                then {{ clientbase.normalise_phone('address_raw', assume_international=true) }}
         end as phone,
         case
             when channel = 'telegram' then {{ clientbase.normalise_telegram_id('address_raw') }}

@@ -1,3 +1,8 @@
+{#- layouts of a typed birthday: see birthday_parts -#}
+{%- set iso_date = '^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})$' -%}
+{%- set numeric_date = '^([0-9]{1,2})[./]([0-9]{1,2})([./]([0-9]{2}|[0-9]{4}))?$' -%}
+{%- set worded_date = '^([0-9]{1,2}) ([а-яё]+)( ([0-9]{4}))?$' -%}
+
 with
 
 source as (
@@ -24,30 +29,23 @@ typed as (
 ),
 
 birthday_parts as (
-    -- Birthdays are typed free-hand. Only layouts whose reading is certain become a date:
-    -- ISO (1990-05-17), dotted day-first (17.05.1990, the Russian convention) and slashed when
-    -- one side is over 12 (25/06/1991 or 06/25/1991) or both sides are equal. 05/06/1991 could be
-    -- either and stays null; so do two-digit years and impossible dates (31.02.1990).
+    -- Birthdays are typed free-hand. The form is Russian, and Russian writes the day first
+    -- whatever the separator: 17.05.1990, 17/05/1990, 17.05.90, 17.05, "17 мая 1990"; ISO
+    -- 1990-05-17 also occurs. A slashed date whose second part is over 12 was written
+    -- month-first (05/17/1990) and is read that way. Day and month are kept even without a
+    -- (four-digit) year; a two-digit year could be either century, so such a date gets no
+    -- birth_date. Impossible dates (31.02) become null, never a neighbouring day.
     select
         *,
-        {{ clientbase.regexp_extract_group('birthday_raw', '^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})$', 1) }}
-            as iso_year,
-        {{ clientbase.regexp_extract_group('birthday_raw', '^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})$', 2) }}
-            as iso_month,
-        {{ clientbase.regexp_extract_group('birthday_raw', '^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})$', 3) }}
-            as iso_day,
-        {{ clientbase.regexp_extract_group('birthday_raw', '^([0-9]{1,2})[.]([0-9]{1,2})[.]([0-9]{4})$', 1) }}
-            as dotted_day,
-        {{ clientbase.regexp_extract_group('birthday_raw', '^([0-9]{1,2})[.]([0-9]{1,2})[.]([0-9]{4})$', 2) }}
-            as dotted_month,
-        {{ clientbase.regexp_extract_group('birthday_raw', '^([0-9]{1,2})[.]([0-9]{1,2})[.]([0-9]{4})$', 3) }}
-            as dotted_year,
-        {{ clientbase.regexp_extract_group('birthday_raw', '^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$', 1) }}
-            as slashed_first,
-        {{ clientbase.regexp_extract_group('birthday_raw', '^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$', 2) }}
-            as slashed_second,
-        {{ clientbase.regexp_extract_group('birthday_raw', '^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$', 3) }}
-            as slashed_year
+        {{ clientbase.regexp_extract_group('birthday_raw', iso_date, 1) }} as iso_year,
+        {{ clientbase.regexp_extract_group('birthday_raw', iso_date, 2) }} as iso_month,
+        {{ clientbase.regexp_extract_group('birthday_raw', iso_date, 3) }} as iso_day,
+        {{ clientbase.regexp_extract_group('birthday_raw', numeric_date, 1) }} as numeric_first,
+        {{ clientbase.regexp_extract_group('birthday_raw', numeric_date, 2) }} as numeric_second,
+        {{ clientbase.regexp_extract_group('birthday_raw', numeric_date, 4) }} as numeric_year,
+        {{ clientbase.regexp_extract_group('lower(birthday_raw)', worded_date, 1) }} as worded_day,
+        {{ clientbase.regexp_extract_group('lower(birthday_raw)', worded_date, 2) }} as worded_month,
+        {{ clientbase.regexp_extract_group('lower(birthday_raw)', worded_date, 4) }} as worded_year
     from typed
 ),
 
@@ -56,39 +54,72 @@ birthday_read as (
         *,
         case
             when iso_year <> '' then iso_year
-            when dotted_year <> '' then dotted_year
-            when slashed_year <> '' then slashed_year
-        end as birth_year,
+            when length(numeric_year) = 4 then numeric_year
+            when length(worded_year) = 4 then worded_year
+        end as birth_year_text,
         case
-            when iso_year <> '' then iso_month
-            when dotted_year <> '' then dotted_month
-            when slashed_year <> '' and cast(slashed_first as integer) > 12 then slashed_second
-            when slashed_year <> '' and cast(slashed_second as integer) > 12 then slashed_first
-            when slashed_year <> '' and slashed_first = slashed_second then slashed_first
-        end as birth_month,
+            when iso_year <> '' then {{ dbt.safe_cast('iso_month', dbt.type_int()) }}
+            when numeric_first <> '' and {{ dbt.safe_cast('numeric_second', dbt.type_int()) }} > 12
+                then {{ dbt.safe_cast('numeric_first', dbt.type_int()) }}
+            when numeric_first <> '' then {{ dbt.safe_cast('numeric_second', dbt.type_int()) }}
+            when worded_month in ('января', 'январь') then 1
+            when worded_month in ('февраля', 'февраль') then 2
+            when worded_month in ('марта', 'март') then 3
+            when worded_month in ('апреля', 'апрель') then 4
+            when worded_month in ('мая', 'май') then 5
+            when worded_month in ('июня', 'июнь') then 6
+            when worded_month in ('июля', 'июль') then 7
+            when worded_month in ('августа', 'август') then 8
+            when worded_month in ('сентября', 'сентябрь') then 9
+            when worded_month in ('октября', 'октябрь') then 10
+            when worded_month in ('ноября', 'ноябрь') then 11
+            when worded_month in ('декабря', 'декабрь') then 12
+        end as birth_month_number,
         case
-            when iso_year <> '' then iso_day
-            when dotted_year <> '' then dotted_day
-            when slashed_year <> '' and cast(slashed_first as integer) > 12 then slashed_first
-            when slashed_year <> '' and cast(slashed_second as integer) > 12 then slashed_second
-            when slashed_year <> '' and slashed_first = slashed_second then slashed_first
-        end as birth_day
+            when iso_year <> '' then {{ dbt.safe_cast('iso_day', dbt.type_int()) }}
+            when numeric_first <> '' and {{ dbt.safe_cast('numeric_second', dbt.type_int()) }} > 12
+                then {{ dbt.safe_cast('numeric_second', dbt.type_int()) }}
+            when numeric_first <> '' then {{ dbt.safe_cast('numeric_first', dbt.type_int()) }}
+            when worded_day <> '' then {{ dbt.safe_cast('worded_day', dbt.type_int()) }}
+        end as birth_day_number
     from birthday_parts
+),
+
+birthday_checked as (
+    select
+        *,
+        -- a day and month that exist in some year (29 February included)
+        {{ dbt.safe_cast(
+            dbt.concat([
+                "'2000-'",
+                "lpad(" ~ dbt.safe_cast('birth_month_number', dbt.type_string()) ~ ", 2, '0')",
+                "'-'",
+                "lpad(" ~ dbt.safe_cast('birth_day_number', dbt.type_string()) ~ ", 2, '0')",
+            ]),
+            'date'
+        ) }} is not null as is_day_month_possible,
+        {{ dbt.safe_cast(
+            dbt.concat([
+                "birth_year_text",
+                "'-'",
+                "lpad(" ~ dbt.safe_cast('birth_month_number', dbt.type_string()) ~ ", 2, '0')",
+                "'-'",
+                "lpad(" ~ dbt.safe_cast('birth_day_number', dbt.type_string()) ~ ", 2, '0')",
+            ]),
+            'date'
+        ) }} as birth_date
+    from birthday_read
 ),
 
 validated as (
     select
         *,
-        {{ dbt.safe_cast(
-            dbt.concat(["birth_year", "'-'", "lpad(birth_month, 2, '0')", "'-'", "lpad(birth_day, 2, '0')"]),
-            'date'
-        ) }} as birth_date,
         case
             when email_raw is not null
                 then coalesce({{ clientbase.is_valid_email('email_normalised') }}, false)
         end as is_email_valid,
         case when phone_raw is not null then phone_normalised is not null end as is_phone_valid
-    from birthday_read
+    from birthday_checked
 ),
 
 ranked as (
@@ -114,6 +145,8 @@ final as (
         is_phone_valid,
         full_name,
         birth_date,
+        case when is_day_month_possible then birth_month_number end as birth_month,
+        case when is_day_month_possible then birth_day_number end as birth_day_of_month,
         birthday_raw,
         interests,
         answer,
