@@ -22,3 +22,9 @@
     {%- endif -%}
     {{ return(thresholds[rate_name]) }}
 {% endmacro %}
+
+
+{#- A share n / d as a float, 0 when the denominator is 0 (no customer the rule applies to). -#}
+{% macro hygiene_share(numerator, denominator) -%}
+    cast(coalesce(1.0 * {{ numerator }} / nullif({{ denominator }}, 0), 0) as {{ dbt.type_float() }})
+{%- endmacro %}

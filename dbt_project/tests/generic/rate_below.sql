@@ -15,7 +15,7 @@
             "rate_below: no " ~ thresholds_var ~ "." ~ threshold ~ " in dbt_project.yml vars") }}
     {%- endif -%}
     {%- set limits = thresholds[threshold] -%}
-    {%- if limits.warn is not defined or limits.error is not defined or limits.warn > limits.error -%}
+{%- if limits.warn is not defined or limits.error is not defined or limits.warn > limits.error -%}
         {{ exceptions.raise_compiler_error(
             "rate_below: " ~ thresholds_var ~ "." ~ threshold ~ " needs {warn: x, error: y} with x <= y") }}
     {%- endif %}

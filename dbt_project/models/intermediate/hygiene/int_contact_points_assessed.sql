@@ -3,7 +3,7 @@
 -- bounce history, its opt-out events and the customer it resolves to.
 -- Undeliverable = a hard bounce, or `soft_bounce_limit` soft bounces since the last delivery.
 
-{%- set soft_bounce_limit = clientbase.hygiene_setting('soft_bounce_limit') %}
+{%- set soft_bounce_limit = clientbase.hygiene_setting('soft_bounce_limit') | int %}
 
 with
 

@@ -3,7 +3,8 @@
 -- purchase (till receipt), visit (web event), open and click (messaging), survey (form answer);
 -- which kinds count as "activity" is the `hygiene.activity_kinds` setting.
 
-{%- set kinds = clientbase.hygiene_setting('activity_kinds') %}
+{%- set kinds = var('hygiene')['activity_kinds'] %}
+{%- set kind_list = "'" ~ kinds | join("', '") ~ "'" %}
 {%- set known_kinds = ['order', 'store_purchase', 'visit', 'open', 'click', 'survey'] %}
 {%- for kind in kinds if kind not in known_kinds %}
     {{ exceptions.raise_compiler_error("hygiene.activity_kinds: unknown kind '" ~ kind ~ "', known: " ~ known_kinds | join(', ')) }}
@@ -44,26 +45,35 @@ bounds as (
 ),
 
 activity as (
-    select source_records.customer_id, 'order' as activity_kind, orders.ordered_at as active_at
+    select
+        source_records.customer_id,
+        'order' as activity_kind,
+        orders.ordered_at as active_at
     from orders
     inner join source_records
         on source_records.record_type = 'shop_order' and orders.order_id = source_records.record_id
     union all
     -- till time is store-local; a day's precision is all the rule needs
-    select source_records.customer_id, 'store_purchase', receipts.purchased_at_local
+    select
+        source_records.customer_id,
+        'store_purchase' as activity_kind,
+        receipts.purchased_at_local as active_at
     from receipts
     inner join source_records
         on source_records.record_type = 'pos_receipt' and receipts.receipt_id = source_records.record_id
     union all
-    select source_records.customer_id, 'visit', web_events.occurred_at
+    select
+        source_records.customer_id,
+        'visit' as activity_kind,
+        web_events.occurred_at as active_at
     from web_events
     inner join source_records
         on source_records.record_type = 'web_cookie' and web_events.anonymous_id = source_records.record_id
     union all
     select
         source_records.customer_id,
-        case message_events.event_type when 'opened' then 'open' else 'click' end,
-        message_events.occurred_at
+        case message_events.event_type when 'opened' then 'open' else 'click' end as activity_kind,
+        message_events.occurred_at as active_at
     from message_events
     inner join source_records
         on
@@ -72,7 +82,10 @@ activity as (
             = source_records.record_id
     where message_events.event_type in ('opened', 'clicked')
     union all
-    select source_records.customer_id, 'survey', survey_responses.submitted_at
+    select
+        source_records.customer_id,
+        'survey' as activity_kind,
+        survey_responses.submitted_at as active_at
     from survey_responses
     inner join source_records
         on
@@ -93,10 +106,10 @@ per_customer as (
     select
         customer_id,
         {%- for kind in known_kinds %}
-        max(case when activity_kind = '{{ kind }}' then active_at end) as last_{{ kind }}_at,
+            max(case when activity_kind = '{{ kind }}' then active_at end) as last_{{ kind }}_at,
         {%- endfor %}
-        max(case when activity_kind in ('{{ kinds | join("', '") }}') then active_at end) as last_activity_at,
-        min(case when activity_kind in ('{{ kinds | join("', '") }}') then active_at end) as first_activity_at
+        max(case when activity_kind in ({{ kind_list }}) then active_at end) as last_activity_at,
+        min(case when activity_kind in ({{ kind_list }}) then active_at end) as first_activity_at
     from activity_before_as_of
     group by customer_id
 ),
@@ -122,7 +135,7 @@ final as (
     select
         customers.customer_id,
         {%- for kind in known_kinds %}
-        per_customer.last_{{ kind }}_at,
+            per_customer.last_{{ kind }}_at,
         {%- endfor %}
         per_customer.first_activity_at,
         per_customer.last_activity_at,

@@ -34,47 +34,57 @@ bounds as (
 
 crm_events as (
     {%- for channel in channels %}
-    select
-        source_records.customer_id,
-        '{{ channel }}' as channel,
-        case when contacts.has_consent_{{ channel }} then 'consent_given' else 'consent_withdrawn' end as event_kind,
-        coalesce(contacts.consent_{{ channel }}_at, contacts.updated_at) as event_at
-    from contacts
-    inner join source_records
-        on source_records.record_type = 'crm_contact' and contacts.contact_id = source_records.record_id
-    where source_records.customer_id is not null and contacts.has_consent_{{ channel }} is not null
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select
+            source_records.customer_id,
+            '{{ channel }}' as channel,
+            case
+                when contacts.has_consent_{{ channel }} then 'consent_given' else 'consent_withdrawn'
+            end as event_kind,
+            coalesce(contacts.consent_{{ channel }}_at, contacts.updated_at) as event_at
+        from contacts
+        inner join source_records
+            on source_records.record_type = 'crm_contact' and contacts.contact_id = source_records.record_id
+        where source_records.customer_id is not null and contacts.has_consent_{{ channel }} is not null
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 ),
 
 messaging_events as (
-    select customer_id, channel, 'unsubscribed' as event_kind, unsubscribed_at as event_at
+    select
+        customer_id,
+        channel,
+        'unsubscribed' as event_kind,
+        unsubscribed_at as event_at
     from contact_points
     where customer_id is not null and unsubscribed_at is not null
     union all
-    select customer_id, channel, 'not_interested' as event_kind, not_interested_at as event_at
+    select
+        customer_id,
+        channel,
+        'not_interested' as event_kind,
+        not_interested_at as event_at
     from contact_points
     where customer_id is not null and not_interested_at is not null
 ),
 
 survey_events as (
     {%- for channel in channels %}
-    select
-        source_records.customer_id,
-        '{{ channel }}' as channel,
-        'not_interested' as event_kind,
-        survey_responses.submitted_at as event_at
-    from survey_responses
-    inner join source_records
-        on
-            source_records.record_type = 'survey_response'
-            and survey_responses.response_id = source_records.record_id
-    where source_records.customer_id is not null and survey_responses.is_not_interested
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select
+            source_records.customer_id,
+            '{{ channel }}' as channel,
+            'not_interested' as event_kind,
+            survey_responses.submitted_at as event_at
+        from survey_responses
+        inner join source_records
+            on
+                source_records.record_type = 'survey_response'
+                and survey_responses.response_id = source_records.record_id
+        where source_records.customer_id is not null and survey_responses.is_not_interested
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 ),
 
@@ -124,11 +134,16 @@ opt_outs_after_consent as (
 
 customer_channels as (
     {%- for channel in channels %}
-    select customer_id, '{{ channel }}' as channel
-    from (select distinct customer_id from source_records where customer_id is not null) as customers
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select
+            customer_id,
+            '{{ channel }}' as channel
+        from (
+            select distinct customer_id from source_records
+            where customer_id is not null
+        ) as customers
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 ),
 

@@ -21,7 +21,7 @@ contact_time_zones as (
         contacts.updated_at,
         row_number() over (
             partition by source_records.customer_id
-            order by contacts.updated_at desc, contacts.contact_id
+            order by contacts.updated_at desc, contacts.contact_id asc
         ) as recency_rank
     from contacts
     inner join source_records

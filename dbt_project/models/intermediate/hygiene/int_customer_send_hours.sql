@@ -3,9 +3,9 @@
 -- ties go to the later hour (evening sends are the retailer's habit). Customers with fewer than
 -- `send_hour_min_events` opens/clicks get `default_send_hour`.
 
-{%- set window_days = clientbase.hygiene_setting('send_hour_window_days') %}
-{%- set min_events = clientbase.hygiene_setting('send_hour_min_events') %}
-{%- set default_hour = clientbase.hygiene_setting('default_send_hour') %}
+{%- set window_days = clientbase.hygiene_setting('send_hour_window_days') | int %}
+{%- set min_events = clientbase.hygiene_setting('send_hour_min_events') | int %}
+{%- set default_hour = clientbase.hygiene_setting('default_send_hour') | int %}
 
 with
 
@@ -31,7 +31,7 @@ engagements as (
     select
         source_records.customer_id,
         time_zones.current_time_zone,
-        extract(hour from {{ clientbase.utc_to_local('message_events.occurred_at', 'time_zones.current_time_zone') }}) as local_hour
+        {{ clientbase.utc_to_local('message_events.occurred_at', 'time_zones.current_time_zone') }} as local_at
     from message_events
     inner join source_records
         on
@@ -50,7 +50,7 @@ engagements as (
 per_hour as (
     select
         customer_id,
-        cast(local_hour as {{ dbt.type_int() }}) as local_hour,
+        cast(extract(hour from local_at) as {{ dbt.type_int() }}) as local_hour,
         count(*) as hour_event_count
     from engagements
     group by 1, 2

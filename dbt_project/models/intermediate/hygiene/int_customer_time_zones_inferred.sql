@@ -8,10 +8,10 @@
 -- The current zone used for sending is the inferred one when the profile is stale or missing
 -- (and the evidence is as strong), else the profile's.
 
-{%- set half_life = clientbase.hygiene_setting('time_zone_half_life_days') %}
-{%- set phone_weight = clientbase.hygiene_setting('time_zone_phone_weight') %}
-{%- set min_days = clientbase.hygiene_setting('time_zone_min_evidence_days') %}
-{%- set min_confidence = clientbase.hygiene_setting('time_zone_min_confidence') %}
+{%- set half_life = clientbase.hygiene_setting('time_zone_half_life_days') | float %}
+{%- set phone_weight = clientbase.hygiene_setting('time_zone_phone_weight') | float %}
+{%- set min_days = clientbase.hygiene_setting('time_zone_min_evidence_days') | int %}
+{%- set min_confidence = clientbase.hygiene_setting('time_zone_min_confidence') | float %}
 
 with
 
@@ -27,23 +27,29 @@ bounds as (
     select {{ clientbase.as_of_date() }} as as_of_date
 ),
 
-weighted as (
+aged as (
     select
         evidence.customer_id,
         evidence.time_zone,
         evidence.evidence_source,
         evidence.evidence_date,
-        case
-            when evidence.evidence_source = 'phone' then {{ phone_weight }}
-            else power(
-                0.5,
-                -- age 0 = the day before the as-of date
-                ({{ dbt.datediff('evidence.evidence_date', 'bounds.as_of_date', 'day') }} - 1)
-                / {{ half_life }}.0
-            )
-        end as weight
+        -- age 0 = the day before the as-of date
+        {{ dbt.datediff('evidence.evidence_date', 'bounds.as_of_date', 'day') }} - 1 as age_days
     from evidence
     cross join bounds
+),
+
+weighted as (
+    select
+        customer_id,
+        time_zone,
+        evidence_source,
+        evidence_date,
+        case
+            when evidence_source = 'phone' then {{ phone_weight }}
+            else power(0.5, age_days / {{ half_life }})
+        end as weight
+    from aged
 ),
 
 per_zone as (
@@ -65,7 +71,7 @@ ranked as (
         *,
         row_number() over (
             partition by customer_id
-            order by zone_weight desc, evidence_days desc, time_zone
+            order by zone_weight desc, evidence_days desc, time_zone asc
         ) as zone_rank,
         sum(zone_weight) over (partition by customer_id) as total_weight,
         sum(evidence_days) over (partition by customer_id) as total_evidence_days,
@@ -145,7 +151,9 @@ final as (
             else coalesce(profile_time_zone, inferred_time_zone)
         end as current_time_zone,
         case
-            when is_evidence_sufficient and inferred_time_zone is distinct from profile_time_zone
+            when
+                is_evidence_sufficient
+                and (profile_time_zone is null or inferred_time_zone <> profile_time_zone)
                 then 'inferred'
             when profile_time_zone is not null then 'profile'
             when inferred_time_zone is not null then 'weak_evidence'

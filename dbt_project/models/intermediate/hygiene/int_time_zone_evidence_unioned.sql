@@ -6,7 +6,7 @@
 --          Lankan number; a Russian mobile spans eleven zones and says nothing). A phone has no
 --          date: it is dated the day before the as-of date and weighted separately.
 
-{%- set window_days = clientbase.hygiene_setting('time_zone_window_days') %}
+{%- set window_days = clientbase.hygiene_setting('time_zone_window_days') | int %}
 
 with
 

@@ -11,10 +11,33 @@
 -- customer is neither inactive nor never active. The best send hour is local to the current
 -- (inferred) time zone.
 
-{%- set inactive_days = clientbase.hygiene_setting('inactive_days') %}
-{%- set never_active_age = clientbase.hygiene_setting('never_active_min_age_days') %}
-{%- set default_hour = clientbase.hygiene_setting('default_send_hour') %}
+{%- set inactive_days = clientbase.hygiene_setting('inactive_days') | int %}
+{%- set never_active_age = clientbase.hygiene_setting('never_active_min_age_days') | int %}
+{%- set default_hour = clientbase.hygiene_setting('default_send_hour') | int %}
 {%- set channels = ['email', 'sms', 'whatsapp', 'telegram'] %}
+{%- set never_active_cutoff = dbt.dateadd('day', -never_active_age, 'bounds.as_of_date') %}
+{%- set collected_day = "cast(cast(first_collected_at as date) as " ~ dbt.type_string() ~ ")" %}
+{%- set last_active_day = "cast(cast(last_activity_at as date) as " ~ dbt.type_string() ~ ")" %}
+{#- why a channel is not sendable: `|`-joined parts, each empty or ending in `|` -#}
+{%- set exclusion_reasons = {} %}
+{%- for channel, address in {'email': 'email', 'sms': 'phone', 'whatsapp': 'phone', 'telegram': 'telegram_id'}.items() %}
+    {%- set undeliverable = {
+        'email': 'is_email_undeliverable',
+        'sms': 'is_phone_invalid or is_sms_hard_bounced or is_sms_soft_bouncing',
+        'whatsapp': 'is_phone_invalid or is_whatsapp_hard_bounced or is_whatsapp_soft_bouncing',
+        'telegram': 'is_telegram_hard_bounced or is_telegram_soft_bouncing',
+    }[channel] %}
+    {%- set parts = [
+        "case when " ~ address ~ " is null then 'no_address|' else '' end",
+        "case when " ~ undeliverable ~ " then 'undeliverable|' else '' end",
+        "case when " ~ channel ~ "_consent_status <> 'consented' then "
+            ~ channel ~ "_consent_status || '|' else '' end",
+        "case when is_never_active then 'never_active|' when is_inactive then 'inactive|' else '' end",
+    ] %}
+    {%- do exclusion_reasons.update({
+        channel: "nullif(" ~ clientbase.regexp_replace_all(dbt.concat(parts), '[|]$', '') ~ ", '')"
+    }) %}
+{%- endfor %}
 
 with
 
@@ -72,7 +95,9 @@ telegram_ids as (
     select
         customer_id,
         identifier_value as telegram_id,
-        row_number() over (partition by customer_id order by last_seen_at desc, identifier_value) as recency_rank
+        row_number() over (
+            partition by customer_id order by last_seen_at desc, identifier_value asc
+        ) as recency_rank
     from identifiers
     where identifier_type = 'telegram_id' and customer_id is not null and not is_excluded
 ),
@@ -91,10 +116,14 @@ addresses as (
 consents_wide as (
     select
         customer_id,
-        {%- for channel in channels %}
-        max(case when channel = '{{ channel }}' then consent_status end) as {{ channel }}_consent_status,
-        max(case when channel = '{{ channel }}' then consent_status_at end) as {{ channel }}_consent_status_at{{ ',' if not loop.last }}
-        {%- endfor %}
+        max(case when channel = 'email' then consent_status end) as email_consent_status,
+        max(case when channel = 'email' then consent_status_at end) as email_consent_status_at,
+        max(case when channel = 'sms' then consent_status end) as sms_consent_status,
+        max(case when channel = 'sms' then consent_status_at end) as sms_consent_status_at,
+        max(case when channel = 'whatsapp' then consent_status end) as whatsapp_consent_status,
+        max(case when channel = 'whatsapp' then consent_status_at end) as whatsapp_consent_status_at,
+        max(case when channel = 'telegram' then consent_status end) as telegram_consent_status,
+        max(case when channel = 'telegram' then consent_status_at end) as telegram_consent_status_at
     from consents
     group by customer_id
 ),
@@ -114,8 +143,8 @@ assessed as (
         coalesce(email_points.is_soft_bouncing, false) as is_email_soft_bouncing,
         coalesce(email_points.soft_bounces_since_delivery, 0) as email_soft_bounces_since_delivery,
         {%- for channel in ['sms', 'whatsapp', 'telegram'] %}
-        coalesce({{ channel }}_points.is_hard_bounced, false) as is_{{ channel }}_hard_bounced,
-        coalesce({{ channel }}_points.is_soft_bouncing, false) as is_{{ channel }}_soft_bouncing,
+            coalesce({{ channel }}_points.is_hard_bounced, false) as is_{{ channel }}_hard_bounced,
+            coalesce({{ channel }}_points.is_soft_bouncing, false) as is_{{ channel }}_soft_bouncing,
         {%- endfor %}
         email_points.last_hard_bounced_at as email_last_hard_bounced_at
     from addresses
@@ -156,7 +185,7 @@ flagged as (
         ) as is_inactive,
         coalesce(
             activity.last_activity_at is null
-            and cast(activity.first_collected_at as date) <= {{ dbt.dateadd('day', -never_active_age, 'bounds.as_of_date') }},
+            and cast(activity.first_collected_at as date) <= {{ never_active_cutoff }},
             false
         ) as is_never_active,
         -- email
@@ -180,8 +209,8 @@ flagged as (
         assessed.is_telegram_soft_bouncing,
         -- consent
         {%- for channel in channels %}
-        coalesce(consents_wide.{{ channel }}_consent_status, 'no_consent') as {{ channel }}_consent_status,
-        consents_wide.{{ channel }}_consent_status_at,
+            coalesce(consents_wide.{{ channel }}_consent_status, 'no_consent') as {{ channel }}_consent_status,
+            consents_wide.{{ channel }}_consent_status_at,
         {%- endfor %}
         -- duplicates
         coalesce(crm_contacts.crm_contact_count, 0) as crm_contact_count,
@@ -219,9 +248,9 @@ reasons as (
         crm_contact_count > 1 as is_duplicate,
         case
             when is_never_active
-                then {{ dbt.concat(["'never active: collected '", "cast(cast(first_collected_at as date) as " ~ dbt.type_string() ~ ")", "', no activity since'"]) }}
+                then {{ dbt.concat(["'never active: collected '", collected_day, "', no activity since'"]) }}
             when is_inactive
-                then {{ dbt.concat(["'no activity since '", "coalesce(cast(cast(last_activity_at as date) as " ~ dbt.type_string() ~ "), 'ever')"]) }}
+                then {{ dbt.concat(["'no activity since '", "coalesce(" ~ last_active_day ~ ", 'ever')"]) }}
         end as inactive_reason
     from flagged
 ),
@@ -229,18 +258,10 @@ reasons as (
 sendability as (
     select
         *,
-        {%- for channel in channels %}
-        {%- set address = {'email': 'email', 'sms': 'phone', 'whatsapp': 'phone', 'telegram': 'telegram_id'}[channel] %}
-        nullif({{ clientbase.regexp_replace_all(dbt.concat([
-            "case when " ~ address ~ " is null then 'no_address|' else '' end",
-            ("case when is_email_undeliverable then 'undeliverable|' else '' end" if channel == 'email'
-             else "case when is_phone_invalid then 'undeliverable|' else '' end" if channel in ('sms', 'whatsapp')
-             else "''"),
-            "case when is_" ~ channel ~ "_hard_bounced or is_" ~ channel ~ "_soft_bouncing then 'bouncing|' else '' end" if channel != 'email' else "''",
-            "case when " ~ channel ~ "_consent_status <> 'consented' then " ~ channel ~ "_consent_status || '|' else '' end",
-            "case when is_never_active then 'never_active|' when is_inactive then 'inactive|' else '' end"
-        ]), '[|]$', '') }}, '') as {{ channel }}_exclusion_reasons{{ ',' if not loop.last }}
-        {%- endfor %}
+        {{ exclusion_reasons['email'] }} as email_exclusion_reasons,
+        {{ exclusion_reasons['sms'] }} as sms_exclusion_reasons,
+        {{ exclusion_reasons['whatsapp'] }} as whatsapp_exclusion_reasons,
+        {{ exclusion_reasons['telegram'] }} as telegram_exclusion_reasons
     from reasons
 ),
 
@@ -282,15 +303,15 @@ final as (
         is_telegram_hard_bounced,
         is_telegram_soft_bouncing,
         {%- for channel in channels %}
-        {{ channel }}_consent_status,
-        {{ channel }}_consent_status_at,
+            {{ channel }}_consent_status,
+            {{ channel }}_consent_status_at,
         {%- endfor %}
         cast(crm_contact_count as {{ dbt.type_bigint() }}) as crm_contact_count,
         is_duplicate,
         case when is_duplicate then crm_contact_ids end as duplicate_crm_contact_ids,
         {%- for channel in channels %}
-        {{ channel }}_exclusion_reasons is null as is_sendable_{{ channel }},
-        {{ channel }}_exclusion_reasons,
+            {{ channel }}_exclusion_reasons is null as is_sendable_{{ channel }},
+            {{ channel }}_exclusion_reasons,
         {%- endfor %}
         cast(best_send_hour_local as {{ dbt.type_int() }}) as best_send_hour_local,
         send_hour_source,

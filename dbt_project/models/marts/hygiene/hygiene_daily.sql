@@ -21,7 +21,7 @@ counts as (
     select
         {{ clientbase.as_of_date() }} as build_date,
         count(*) as customer_count,
-        sum(case when profile_time_zone is not null then 1 else 0 end) as with_profile_time_zone_count,
+        sum(case when profile_time_zone is not null then 1 else 0 end) as profiled_count,
         sum(case when is_time_zone_stale then 1 else 0 end) as stale_time_zone_count,
         sum(case when is_inactive then 1 else 0 end) as inactive_count,
         sum(case when is_never_active then 1 else 0 end) as never_active_count,
@@ -59,13 +59,13 @@ final as (
         cast(sendable_whatsapp_count as {{ dbt.type_bigint() }}) as sendable_whatsapp_count,
         cast(sendable_telegram_count as {{ dbt.type_bigint() }}) as sendable_telegram_count,
         -- shares of the customers a rule can apply to (zero when there are none)
-        cast(coalesce(1.0 * stale_time_zone_count / nullif(with_profile_time_zone_count, 0), 0) as {{ dbt.type_float() }}) as stale_time_zone_share,
-        cast(coalesce(1.0 * inactive_count / nullif(customer_count, 0), 0) as {{ dbt.type_float() }}) as inactive_share,
-        cast(coalesce(1.0 * never_active_count / nullif(customer_count, 0), 0) as {{ dbt.type_float() }}) as never_active_share,
-        cast(coalesce(1.0 * undeliverable_email_count / nullif(with_email_count, 0), 0) as {{ dbt.type_float() }}) as undeliverable_email_share,
-        cast(coalesce(1.0 * hard_bounce_email_count / nullif(with_email_count, 0), 0) as {{ dbt.type_float() }}) as hard_bounce_email_share,
-        cast(coalesce(1.0 * duplicate_count / nullif(customer_count, 0), 0) as {{ dbt.type_float() }}) as duplicate_share,
-        cast(coalesce(1.0 * not_sendable_count / nullif(customer_count, 0), 0) as {{ dbt.type_float() }}) as not_sendable_share
+        {{ clientbase.hygiene_share('stale_time_zone_count', 'profiled_count') }} as stale_time_zone_share,
+        {{ clientbase.hygiene_share('inactive_count', 'customer_count') }} as inactive_share,
+        {{ clientbase.hygiene_share('never_active_count', 'customer_count') }} as never_active_share,
+        {{ clientbase.hygiene_share('undeliverable_email_count', 'with_email_count') }} as undeliverable_email_share,
+        {{ clientbase.hygiene_share('hard_bounce_email_count', 'with_email_count') }} as hard_bounce_email_share,
+        {{ clientbase.hygiene_share('duplicate_count', 'customer_count') }} as duplicate_share,
+        {{ clientbase.hygiene_share('not_sendable_count', 'customer_count') }} as not_sendable_share
     from counts
 )
 

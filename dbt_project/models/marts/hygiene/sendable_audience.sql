@@ -14,19 +14,19 @@ hygiene as (
 
 by_channel as (
     {%- for channel, address in channels.items() %}
-    select
-        customer_id,
-        '{{ channel }}' as channel,
-        {{ address }} as contact_point,
-        current_time_zone,
-        best_send_hour_local,
-        send_hour_source,
-        as_of_date
-    from hygiene
-    where is_sendable_{{ channel }}
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select
+            customer_id,
+            '{{ channel }}' as channel,
+            {{ address }} as contact_point,
+            current_time_zone,
+            best_send_hour_local,
+            send_hour_source,
+            as_of_date
+        from hygiene
+        where is_sendable_{{ channel }}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 ),
 
