@@ -40,8 +40,9 @@ class BinaryScore:
 
     @property
     def agreement(self) -> float:
-        total = self.true_positives + self.false_positives + self.false_negatives + self.true_negatives
-        return (self.true_positives + self.true_negatives) / total if total else 1.0
+        right = self.true_positives + self.true_negatives
+        total = right + self.false_positives + self.false_negatives
+        return right / total if total else 1.0
 
     def as_dict(self) -> dict:
         return {
