@@ -27,8 +27,3 @@
     {%- endif -%}
 {%- endmacro %}
 
-
-{#- Strategy with a unique key that each engine supports (Spark needs a Delta/Iceberg table). -#}
-{% macro sales_incremental_strategy() -%}
-    {{ return('merge' if target.type == 'spark' else 'delete+insert') }}
-{%- endmacro %}

@@ -75,7 +75,7 @@ history as (
         customer_days.net_amount
     from snapshot_dates
     inner join customer_days
-        on customer_days.ordered_date < snapshot_dates.snapshot_date
+        on snapshot_dates.snapshot_date > customer_days.ordered_date
 ),
 
 per_customer as (
@@ -94,7 +94,7 @@ per_customer as (
 
 purchasers as (
     select
-        per_customer.*,
+        *,
         {{ dbt.datediff('last_purchase_date', 'snapshot_date', 'day') }} as recency_days,
         case
             when purchase_days > 1
@@ -118,7 +118,7 @@ population_cycle as (
 
 ranked as (
     select
-        purchasers.*,
+        *,
         count(*) over (partition by snapshot_date) as customers_in_snapshot,
         -- rank 1 = worst: longest ago, fewest purchase days, least money
         rank() over (partition by snapshot_date order by recency_days desc) as recency_rank,
@@ -132,12 +132,13 @@ scored as (
         ranked.*,
         {% for dimension in ['recency', 'frequency', 'monetary'] %}
             cast(
-                1 + floor(5.0 * ({{ dimension }}_rank - 1) / customers_in_snapshot) as integer
+                1 + floor(5.0 * (ranked.{{ dimension }}_rank - 1) / ranked.customers_in_snapshot)
+                as integer
             ) as {{ dimension }}_score,
             case
-                cast(floor(3.0 * ({{ dimension }}_rank - 1) / customers_in_snapshot) as integer)
-                when 0 then 'A'
-                when 1 then 'B'
+                when 3 * (ranked.{{ dimension }}_rank - 1) < ranked.customers_in_snapshot then 'A'
+                when 3 * (ranked.{{ dimension }}_rank - 1) < 2 * ranked.customers_in_snapshot
+                    then 'B'
                 else 'C'
             end as {{ dimension }}_letter,
         {% endfor %}
@@ -147,9 +148,9 @@ scored as (
         on ranked.snapshot_date = population_cycle.snapshot_date
 ),
 
+-- the as-of snapshot can fall on a month start too: the kind in the key keeps them apart
 final as (
     select
-        -- the as-of snapshot can fall on a month start too: the kind keeps the keys apart
         {{ dbt.concat(['scored.customer_id', "'|'",
                        'cast(scored.snapshot_date as ' ~ dbt.type_string() ~ ')', "'|'",
                        'scored.snapshot_kind']) }}

@@ -23,12 +23,12 @@ orders as (
 ),
 
 {% if is_incremental() %}
-existing as (
-    select
-        order_line_id,
-        customer_id
-    from {{ this }}
-),
+    existing as (
+        select
+            order_line_id,
+            customer_id
+        from {{ this }}
+    ),
 {% endif %}
 
 joined as (

@@ -19,12 +19,12 @@ orders as (
 ),
 
 {% if is_incremental() %}
-existing as (
-    select
-        order_id,
-        customer_id
-    from {{ this }}
-),
+    existing as (
+        select
+            order_id,
+            customer_id
+        from {{ this }}
+    ),
 {% endif %}
 
 selected as (

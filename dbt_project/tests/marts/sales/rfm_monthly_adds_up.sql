@@ -31,7 +31,7 @@ expected as (
         count(distinct orders.customer_id) as customers
     from snapshots
     inner join orders
-        on orders.ordered_date < snapshots.snapshot_date
+        on snapshots.snapshot_date > orders.ordered_date
     group by snapshots.snapshot_month
 ),
 
