@@ -26,4 +26,3 @@
         and {{ column }} < cast('{{ end }}' as timestamp)
     {%- endif -%}
 {%- endmacro %}
-
