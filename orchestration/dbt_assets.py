@@ -12,6 +12,14 @@ from orchestration.translator import ClientbaseTranslator
 
 AS_OF_DATE_TAG = "clientbase/as_of_date"
 
+if not dbt_project.manifest_path.exists():
+    raise FileNotFoundError(
+        f"No dbt manifest at {dbt_project.manifest_path}. Prepare it before loading the code "
+        "location: `cd dbt_project && dbt parse --profiles-dir ..` (same DBT_TARGET_PATH), or "
+        "`python -c 'from orchestration.project import prepare_manifest; prepare_manifest()'`; "
+        "`dagster dev` prepares it by itself."
+    )
+
 
 class DbtBuildConfig(dg.Config):
     """Run configuration of the dbt build (all optional)."""
