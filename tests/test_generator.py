@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -140,8 +141,9 @@ def read_csv(path: Path) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
+@functools.cache
 def read_all(landing: Path, system: str, name: str) -> list[dict]:
-    """All parseable rows of one file type, with `_file`/`_line` added."""
+    """All parseable rows of one file type, with `_file`/`_line` added (cached: read-only)."""
     out = []
     for path in sorted(landing.glob(f"{system}/*/{name}")):
         rel = path.relative_to(landing).as_posix()

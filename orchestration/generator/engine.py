@@ -52,7 +52,8 @@ from .writer import (
 )
 
 SHOP_URL = "https://shop.clientbase.example"
-L1_SLUGS = ("fashion", "beauty", "pets")
+PAGE_URLS = {"page_view": f"{SHOP_URL}/", "checkout": f"{SHOP_URL}/checkout",
+             "login": f"{SHOP_URL}/account/login", "identify": f"{SHOP_URL}/subscribe"}
 INTERESTS = ("dresses", "jeans", "shoes", "accessories", "skincare", "makeup", "fragrance",
              "haircare", "dogs", "cats")
 GENERIC_PROMOS = ("WELCOME10", "SALE15", "FREESHIP", "BDAY20")
@@ -141,6 +142,7 @@ class World:
             ids = np.flatnonzero(self.products.l1_idx == k)
             w = self.products.popularity[ids]
             self.dept_products.append((ids, np.cumsum(w) / w.sum()))
+        self.product_urls = (f"{SHOP_URL}/p/" + self.products.product_id).astype(object)
         allw = self.products.popularity
         self.all_cum = np.cumsum(allw) / allw.sum()
         # Random CRM profile edits, as (day, contact) pairs sorted by day.
@@ -637,7 +639,7 @@ class World:
         has_cart = np.zeros(n, bool)
         if carts is not None:
             has_cart[:] = True
-        n_views = rng.poisson(1.5, n) + has_cart
+        n_views = rng.poisson(1.0, n) + has_cart
         vs = np.repeat(np.arange(n), n_views)
         within = np.arange(len(vs)) - np.repeat(np.cumsum(n_views) - n_views, n_views)
         vprod = self.pick_products(persons[vs])
@@ -675,7 +677,11 @@ class World:
         has_prod = prod >= 0
         pid = np.full(m, None, dtype=object)
         pid[has_prod] = self.products.product_id[prod[has_prod]]
-        url = np.array([_url(e, q) for e, q in zip(etype, pid, strict=True)], dtype=object)
+        # Object arrays concatenate element-wise in C: no Python call per event.
+        url = pd.Series(etype).map(PAGE_URLS).fillna(f"{SHOP_URL}/").to_numpy(dtype=object)
+        url[has_prod] = self.product_urls[prod[has_prod]]
+        cart = has_prod & (etype == "add_to_cart")
+        url[cart] = url[cart] + "?add=1"
         self.parts["web"].append({
             "event_id": uuids(self.rng, m), "event_type": etype,
             "occurred_at": iso_times(self.start, times), "anonymous_id": cookie,
@@ -967,14 +973,6 @@ class World:
 
 def _money(values) -> np.ndarray:
     return np.char.mod("%.2f", np.asarray(values, dtype=float)).astype(object)
-
-
-def _url(etype: str, product: str | None) -> str:
-    if product:
-        return f"{SHOP_URL}/p/{product}" + ("?add=1" if etype == "add_to_cart" else "")
-    return {"page_view": f"{SHOP_URL}/", "checkout": f"{SHOP_URL}/checkout",
-            "login": f"{SHOP_URL}/account/login", "identify": f"{SHOP_URL}/subscribe"}.get(
-        etype, f"{SHOP_URL}/")
 
 
 def generate(out_dir: str | Path, size: str = "S", seed: int = 42,

@@ -215,7 +215,7 @@ def make_people(rng: np.random.Generator, seed: int, size: cfg.Size, stores: Sto
             0.2, 1.0, len(extra))
 
     lam = rng.gamma(0.7, cfg.PURCHASES_PER_YEAR / 365 / 0.7, n)
-    web_rate = rng.gamma(3.0, 3.5 / 365 / 3.0, n) + 1.0 * lam
+    web_rate = rng.gamma(3.0, 2.5 / 365 / 3.0, n) + 0.5 * lam
     engage = rng.beta(1.2, 4.0, n)
     l1_pref = rng.integers(0, n_products_l1, n)
 
