@@ -63,15 +63,15 @@
         {#- what is not a national number is an MSISDN: country code and number, no plus -#}
         {%- set ns.candidate = clientbase.regexp_replace_all(ns.candidate, '^([1-9][0-9]{9,14})$', '+\\1') -%}
     {%- endif -%}
-    {%- set candidate = ns.candidate -%}
-    {#- one digit repeated after the country code, or as the whole 7-digit subscriber number -#}
+    {#- placeholders: one digit repeated after the country code, or over the 7-digit subscriber
+        number; erased whole, so that the validity check below finds nothing -#}
     {%- set placeholder = '^[+][0-9]{0,3}(0+|1+|2+|3+|4+|5+|6+|7+|8+|9+)$'
-        ~ '|(0{7}|1{7}|2{7}|3{7}|4{7}|5{7}|6{7}|7{7}|8{7}|9{7})$' -%}
+        ~ '|^[+][0-9]*(0{7}|1{7}|2{7}|3{7}|4{7}|5{7}|6{7}|7{7}|8{7}|9{7})$' -%}
+    {%- set without_placeholders = clientbase.regexp_replace_all(ns.candidate, placeholder, '') -%}
+    {#- the whole candidate if it is a valid number, else '' (written so that the long candidate
+        expression appears once in the SQL and is evaluated once per row) -#}
     case
-        when
-            {{ clientbase.regexp_like(trimmed, '^[+]?[0-9()\\s\\x{00A0}./-]+$') }}
-            and {{ clientbase.regexp_like(candidate, plan.valid) }}
-            and not {{ clientbase.regexp_like(candidate, placeholder) }}
-            then {{ candidate }}
+        when {{ clientbase.regexp_like(trimmed, '^[+]?[0-9()\\s\\x{00A0}./-]+$') }}
+            then nullif({{ clientbase.regexp_extract_group(without_placeholders, plan.valid, 0) }}, '')
     end
 {%- endmacro %}
