@@ -111,6 +111,9 @@
 {%- endmacro %}
 
 {% macro identity_built_at() -%}
-    {%- set started = run_started_at.strftime('%Y-%m-%d %H:%M:%S') if run_started_at is defined else '1970-01-01 00:00:00' -%}
+    {%- set started = '1970-01-01 00:00:00' -%}
+    {%- if run_started_at is defined -%}
+        {%- set started = run_started_at.strftime('%Y-%m-%d %H:%M:%S') -%}
+    {%- endif -%}
     cast('{{ started }}' as {{ dbt.type_timestamp() }})
 {%- endmacro %}

@@ -51,7 +51,9 @@ blocklisted as (
                 (blocklist.match_type = 'exact' and identifiers.identifier_value = blocklist.pattern)
                 or (
                     blocklist.match_type = 'regex'
-                    and {{ clientbase.identity_regexp_like_column('identifiers.identifier_value', 'blocklist.pattern') }}
+                    and {{ clientbase.identity_regexp_like_column(
+                        'identifiers.identifier_value', 'blocklist.pattern'
+                    ) }}
                 )
             )
     group by identifiers.identifier_key
@@ -184,9 +186,13 @@ all_reasons as (
 
 ranked as (
     select
-        all_reasons.*,
-        row_number() over (partition by identifier_key order by reason_rank) as reason_number,
-        count(*) over (partition by identifier_key) as reason_count
+        all_reasons.identifier_key,
+        all_reasons.exclusion_reason,
+        all_reasons.exclusion_detail,
+        row_number() over (
+            partition by all_reasons.identifier_key order by all_reasons.reason_rank
+        ) as reason_number,
+        count(*) over (partition by all_reasons.identifier_key) as reason_count
     from all_reasons
 ),
 

@@ -8,6 +8,18 @@ observations as (
     select * from {{ ref('int_identifiers_unioned') }}
 ),
 
+keyed_observations as (
+    select
+        identifier_type,
+        identifier_value,
+        is_valid,
+        first_observed_at,
+        last_observed_at,
+        source_system,
+        {{ dbt.concat(["record_type", "'|'", "record_id"]) }} as record_key
+    from observations
+),
+
 identifiers as (
     select
         identifier_type,
@@ -15,7 +27,7 @@ identifiers as (
         max(case when is_valid then 1 else 0 end) = 1 as is_valid,
         min(first_observed_at) as first_seen_at,
         max(last_observed_at) as last_seen_at,
-        count(distinct {{ dbt.concat(["record_type", "'|'", "record_id"]) }}) as record_count,
+        count(distinct record_key) as record_count,
         count(distinct source_system) as source_system_count,
         max(case when source_system = 'crm' then 1 else 0 end) = 1 as is_seen_in_crm,
         max(case when source_system = 'shop' then 1 else 0 end) = 1 as is_seen_in_shop,
@@ -24,7 +36,7 @@ identifiers as (
         max(case when source_system = 'web' then 1 else 0 end) = 1 as is_seen_in_web,
         max(case when source_system = 'messaging' then 1 else 0 end) = 1 as is_seen_in_messaging,
         max(case when source_system = 'surveys' then 1 else 0 end) = 1 as is_seen_in_surveys
-    from observations
+    from keyed_observations
     group by identifier_type, identifier_value
 ),
 

@@ -153,7 +153,10 @@ messaging_observations as (
         {{ clientbase.identity_messaging_phone('phone', 'address_raw', 'channel') }} as phone,
         (
             coalesce(is_address_valid, false)
-            or (phone is null and {{ clientbase.identity_messaging_phone('phone', 'address_raw', 'channel') }} is not null)
+            or (
+                phone is null
+                and {{ clientbase.identity_messaging_phone('phone', 'address_raw', 'channel') }} is not null
+            )
         ) as is_phone_valid,
         telegram_id,
         cast(null as {{ dbt.type_string() }}) as vk_id,
@@ -209,25 +212,26 @@ long_observations as (
         ('vk_id', 'true'),
     ] %}
     {%- for identifier_type, validity in identifier_columns %}
-    select
-        source_system,
-        record_type,
-        record_id,
-        '{{ identifier_type }}' as identifier_type,
-        {{ identifier_type }} as identifier_value,
-        {{ validity }} as is_valid,
-        observed_at,
-        last_observed_at
-    from records
-    where {{ identifier_type }} is not null and record_id is not null
-    {% if not loop.last %}union all{% endif %}
+        select
+            source_system,
+            record_type,
+            record_id,
+            '{{ identifier_type }}' as identifier_type,
+            {{ identifier_type }} as identifier_value,
+            {{ validity }} as is_valid,
+            observed_at,
+            last_observed_at
+        from records
+        where {{ identifier_type }} is not null and record_id is not null
+        {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
 
 final as (
     select
-        {{ dbt.hash(dbt.concat(["record_type", "'|'", "record_id", "'|'", "identifier_type", "'|'", "identifier_value"])) }}
-            as observation_id,
+        {{ dbt.hash(dbt.concat([
+            "record_type", "'|'", "record_id", "'|'", "identifier_type", "'|'", "identifier_value",
+        ])) }} as observation_id,
         source_system,
         record_type,
         record_id,

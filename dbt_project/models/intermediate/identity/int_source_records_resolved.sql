@@ -44,15 +44,34 @@ resolved as (
 ),
 
 all_records as (
-    select 'crm' as source_system, 'crm_contact' as record_type, contact_id as record_id from contacts
+    select
+        'crm' as source_system,
+        'crm_contact' as record_type,
+        contact_id as record_id
+    from contacts
     union all
-    select 'shop' as source_system, 'shop_order' as record_type, order_id as record_id from orders
+    select
+        'shop' as source_system,
+        'shop_order' as record_type,
+        order_id as record_id
+    from orders
     union all
-    select 'pos' as source_system, 'pos_receipt' as record_type, receipt_id as record_id from receipts
+    select
+        'pos' as source_system,
+        'pos_receipt' as record_type,
+        receipt_id as record_id
+    from receipts
     union all
-    select 'loyalty' as source_system, 'loyalty_card' as record_type, card_number as record_id from cards
+    select
+        'loyalty' as source_system,
+        'loyalty_card' as record_type,
+        card_number as record_id
+    from cards
     union all
-    select distinct 'web' as source_system, 'web_cookie' as record_type, anonymous_id as record_id
+    select distinct
+        'web' as source_system,
+        'web_cookie' as record_type,
+        anonymous_id as record_id
     from web_events
     where anonymous_id is not null
     union all
@@ -63,7 +82,10 @@ all_records as (
     from message_events
     where address_raw is not null
     union all
-    select 'surveys' as source_system, 'survey_response' as record_type, response_id as record_id
+    select
+        'surveys' as source_system,
+        'survey_response' as record_type,
+        response_id as record_id
     from survey_responses
 ),
 

@@ -30,8 +30,10 @@ observed as (
         filtered_edges.edge_id is not null as is_linking,
         case
             when filtered_edges.edge_id is not null then null
-            when end_a.is_excluded then {{ dbt.concat(["end_a.identifier", "' excluded: '", "end_a.exclusion_reason"]) }}
-            when end_b.is_excluded then {{ dbt.concat(["end_b.identifier", "' excluded: '", "end_b.exclusion_reason"]) }}
+            when end_a.is_excluded
+                then {{ dbt.concat(["end_a.identifier", "' excluded: '", "end_a.exclusion_reason"]) }}
+            when end_b.is_excluded
+                then {{ dbt.concat(["end_b.identifier", "' excluded: '", "end_b.exclusion_reason"]) }}
             else 'never_link override'
         end as not_linking_reason
     from edge_records

@@ -34,20 +34,20 @@ crm_consents as (
         ('email', 'email'), ('sms', 'phone'), ('whatsapp', 'phone'), ('telegram', 'telegram_id')
     ] %}
     {%- for channel, identifier_type in channel_types %}
-    select
-        observations.identifier_type,
-        observations.identifier_value,
-        '{{ channel }}' as channel,
-        contacts.has_consent_{{ channel }} as has_consent,
-        coalesce(contacts.consent_{{ channel }}_at, contacts.updated_at) as consent_at
-    from observations
-    inner join contacts
-        on observations.record_id = contacts.contact_id
-    where
-        observations.record_type = 'crm_contact'
-        and observations.identifier_type = '{{ identifier_type }}'
-        and contacts.has_consent_{{ channel }} is not null
-    {% if not loop.last %}union all{% endif %}
+        select
+            observations.identifier_type,
+            observations.identifier_value,
+            '{{ channel }}' as channel,
+            contacts.has_consent_{{ channel }} as has_consent,
+            coalesce(contacts.consent_{{ channel }}_at, contacts.updated_at) as consent_at
+        from observations
+        inner join contacts
+            on observations.record_id = contacts.contact_id
+        where
+            observations.record_type = 'crm_contact'
+            and observations.identifier_type = '{{ identifier_type }}'
+            and contacts.has_consent_{{ channel }} is not null
+        {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
 
@@ -60,10 +60,15 @@ latest_crm_consents as (
         consent_at
     from (
         select
-            crm_consents.*,
+            crm_consents.identifier_type,
+            crm_consents.identifier_value,
+            crm_consents.channel,
+            crm_consents.has_consent,
+            crm_consents.consent_at,
             row_number() over (
-                partition by identifier_type, identifier_value, channel
-                order by consent_at desc, case when has_consent then 1 else 0 end
+                partition by crm_consents.identifier_type, crm_consents.identifier_value, crm_consents.channel
+                -- on a tie, a refusal wins over a consent
+                order by crm_consents.consent_at desc, case when crm_consents.has_consent then 1 else 0 end asc
             ) as recency_rank
         from crm_consents
     ) as ranked
@@ -137,9 +142,15 @@ consents_wide as (
         identifier_type,
         identifier_value,
         {%- for channel in ['email', 'sms', 'whatsapp', 'telegram'] %}
-        max(case when channel = '{{ channel }}' and has_consent then 1 when channel = '{{ channel }}' and not has_consent then 0 end) as consent_{{ channel }}_flag,
-        max(case when channel = '{{ channel }}' then consent_at end) as {{ channel }}_consent_at
-        {%- if not loop.last %},{% endif %}
+            max(
+                case
+                    when channel = '{{ channel }}' and has_consent then 1
+                    when channel = '{{ channel }}' and not has_consent then 0
+                end
+            ) as consent_{{ channel }}_flag,
+            max(
+                case when channel = '{{ channel }}' then consent_at end
+            ) as {{ channel }}_consent_at{% if not loop.last %},{% endif %}
         {%- endfor %}
     from channel_consents
     group by identifier_type, identifier_value
@@ -199,11 +210,17 @@ final as (
             when deliveries.unsubscribed_at is not null then 'unsubscribed'
             when
                 deliveries.last_hard_bounced_at is not null
-                and (deliveries.last_delivered_at is null or deliveries.last_delivered_at < deliveries.last_hard_bounced_at)
+                and (
+                    deliveries.last_delivered_at is null
+                    or deliveries.last_delivered_at < deliveries.last_hard_bounced_at
+                )
                 then 'hard_bounced'
             when
                 deliveries.soft_bounce_count >= 3
-                and (deliveries.last_delivered_at is null or deliveries.last_delivered_at < deliveries.last_soft_bounced_at)
+                and (
+                    deliveries.last_delivered_at is null
+                    or deliveries.last_delivered_at < deliveries.last_soft_bounced_at
+                )
                 then 'soft_bouncing'
             when deliveries.last_delivered_at is not null then 'deliverable'
             else 'unknown'

@@ -109,15 +109,15 @@ best_contacts as (
         end as survivorship_rule
     from (
         select
-            contact_candidates.*,
+            *,
             row_number() over (
                 partition by customer_id, identifier_type
                 order by
                     is_usable desc,
                     is_deliverable desc,
-                    {{ clientbase.identity_source_rank('source_system') }},
+                    {{ clientbase.identity_source_rank('source_system') }} asc,
                     last_observed_at desc,
-                    identifier_value
+                    identifier_value asc
             ) as pick
         from contact_candidates
     ) as ranked
@@ -184,15 +184,15 @@ best_names as (
         source_system
     from (
         select
-            name_candidates.*,
+            *,
             row_number() over (
                 partition by customer_id
                 order by
-                    {{ clientbase.identity_source_rank('source_system') }},
+                    {{ clientbase.identity_source_rank('source_system') }} asc,
                     observed_at desc,
                     length({{ dbt.concat(["coalesce(first_name, '')", "coalesce(last_name, '')"]) }}) desc,
-                    first_name,
-                    last_name
+                    first_name asc,
+                    last_name asc
             ) as pick
         from name_candidates
     ) as ranked
@@ -214,20 +214,20 @@ crm_profiles as (
 ),
 
 {%- for attribute in ['gender', 'city', 'country_code', 'time_zone'] %}
-best_{{ attribute }} as (
-    select
-        customer_id,
-        {{ attribute }}
-    from (
+    best_{{ attribute }} as (
         select
             customer_id,
-            {{ attribute }},
-            row_number() over (partition by customer_id order by updated_at desc, {{ attribute }}) as pick
-        from crm_profiles
-        where {{ attribute }} is not null
-    ) as ranked
-    where pick = 1
-),
+            {{ attribute }}
+        from (
+            select
+                customer_id,
+                {{ attribute }},
+                row_number() over (partition by customer_id order by updated_at desc, {{ attribute }}) as pick
+            from crm_profiles
+            where {{ attribute }} is not null
+        ) as ranked
+        where pick = 1
+    ),
 {%- endfor %}
 
 birth_date_candidates as (
@@ -256,8 +256,8 @@ best_birth_dates as (
         birth_date
     from (
         select
-            birth_date_candidates.*,
-            row_number() over (partition by customer_id order by source_rank, observed_at desc) as pick
+            *,
+            row_number() over (partition by customer_id order by source_rank asc, observed_at desc) as pick
         from birth_date_candidates
     ) as ranked
     where pick = 1
@@ -323,14 +323,18 @@ final as (
     left join best_contacts as best_phone
         on customers.customer_id = best_phone.customer_id and best_phone.identifier_type = 'phone'
     left join contact_points as email_point
-        on best_email.identifier_type = email_point.identifier_type and best_email.identifier_value = email_point.identifier_value
+        on
+            best_email.identifier_type = email_point.identifier_type
+            and best_email.identifier_value = email_point.identifier_value
     left join contact_points as phone_point
-        on best_phone.identifier_type = phone_point.identifier_type and best_phone.identifier_value = phone_point.identifier_value
+        on
+            best_phone.identifier_type = phone_point.identifier_type
+            and best_phone.identifier_value = phone_point.identifier_value
     left join best_birth_dates
         on customers.customer_id = best_birth_dates.customer_id
     {%- for attribute in ['gender', 'city', 'country_code', 'time_zone'] %}
-    left join best_{{ attribute }}
-        on customers.customer_id = best_{{ attribute }}.customer_id
+        left join best_{{ attribute }}
+            on customers.customer_id = best_{{ attribute }}.customer_id
     {%- endfor %}
     left join best_telegram_consents
         on customers.customer_id = best_telegram_consents.customer_id

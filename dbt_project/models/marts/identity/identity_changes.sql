@@ -47,13 +47,13 @@ previous_mapping as (
     from {{ state }}
 ),
 {% else %}
-previous_mapping as (
-    select
-        cast(null as {{ dbt.type_string() }}) as identifier,
-        cast(null as {{ dbt.type_string() }}) as customer_id
-    from current_mapping
-    where 1 = 0
-),
+    previous_mapping as (
+        select
+            cast(null as {{ dbt.type_string() }}) as identifier,
+            cast(null as {{ dbt.type_string() }}) as customer_id
+        from current_mapping
+        where 1 = 0
+    ),
 {% endif %}
 
 moves as (
@@ -69,7 +69,7 @@ moves as (
 
 shapes as (
     select
-        moves.*,
+        *,
         count(*) over (partition by customer_id_after) as sources_of_after,
         count(*) over (partition by customer_id_before) as targets_of_before
     from moves
@@ -129,9 +129,11 @@ split_causes as (
             {{ dbt.concat(["'never_link override '", "overrides.override_id"]) }} as cause
         from overrides
         inner join previous_mapping as previous_a
-            on previous_a.identifier = {{ dbt.concat(["overrides.identifier_type_a", "':'", "overrides.identifier_value_a"]) }}
+            on previous_a.identifier
+                = {{ dbt.concat(["overrides.identifier_type_a", "':'", "overrides.identifier_value_a"]) }}
         inner join previous_mapping as previous_b
-            on previous_b.identifier = {{ dbt.concat(["overrides.identifier_type_b", "':'", "overrides.identifier_value_b"]) }}
+            on previous_b.identifier
+                = {{ dbt.concat(["overrides.identifier_type_b", "':'", "overrides.identifier_value_b"]) }}
         where previous_a.customer_id = previous_b.customer_id
         union all
         select
@@ -170,8 +172,9 @@ changes as (
 
 final as (
     select
-        {{ dbt.hash(dbt.concat([clientbase.identity_build_id(), "'|'", "customer_id_before", "'|'", "customer_id_after"])) }}
-            as change_id,
+        {{ dbt.hash(dbt.concat([
+            clientbase.identity_build_id(), "'|'", "customer_id_before", "'|'", "customer_id_after",
+        ])) }} as change_id,
         {{ clientbase.identity_build_id() }} as build_id,
         {{ clientbase.identity_built_at() }} as built_at,
         change_type,
@@ -189,7 +192,8 @@ final as (
         end as cause_record,
         case
             when change_type = 'merge' then 'linking edge between the two former customers'
-            when change_type = 'split' then coalesce({{ dbt.replace('split_cause', "'~'", "''") }}, 'link no longer observed')
+            when change_type = 'split'
+                then coalesce({{ dbt.replace('split_cause', "'~'", "''") }}, 'link no longer observed')
             else 'earlier identifier became the anchor'
         end as cause_reason
     from changes

@@ -38,8 +38,8 @@ largest as (
         identifier_count
     from (
         select
-            customer_sizes.*,
-            row_number() over (order by identifier_count desc, customer_id) as size_rank
+            *,
+            row_number() over (order by identifier_count desc, customer_id asc) as size_rank
         from customer_sizes
     ) as ranked
     where size_rank = 1
@@ -79,23 +79,22 @@ rounds as (
     from {{ rounds_log }}
     where invocation_id = {{ clientbase.identity_build_id() }} and model_name = 'int_identity_components'
     {%- else %}
-    select cast(null as {{ dbt.type_int() }}) as component_rounds
+        select cast(null as {{ dbt.type_int() }}) as component_rounds
     {%- endif %}
 ),
 
 {% if is_incremental() %}
-previous as (
-    select
-        customer_count as previous_customer_count
-    from (
-        select
-            customer_count,
-            row_number() over (order by built_at desc, build_id desc) as recency
-        from {{ this }}
-        where build_id <> {{ clientbase.identity_build_id() }}
-    ) as ranked
-    where recency = 1
-),
+    previous as (
+        select customer_count as previous_customer_count
+        from (
+            select
+                customer_count,
+                row_number() over (order by built_at desc, build_id desc) as recency
+            from {{ this }}
+            where build_id <> {{ clientbase.identity_build_id() }}
+        ) as ranked
+        where recency = 1
+    ),
 {% else %}
 previous as (
     select cast(null as {{ dbt.type_bigint() }}) as previous_customer_count
@@ -118,7 +117,7 @@ final as (
         cast(customer_stats.singleton_customer_count as {{ dbt.type_bigint() }}) as singleton_customer_count,
         cast(
             case when customer_stats.customer_count > 0
-                then 1.0 * customer_stats.singleton_customer_count / customer_stats.customer_count
+                    then 1.0 * customer_stats.singleton_customer_count / customer_stats.customer_count
             end as {{ dbt.type_float() }}
         ) as singleton_share,
         cast(largest.identifier_count as {{ dbt.type_bigint() }}) as largest_customer_size,
@@ -130,8 +129,8 @@ final as (
         cast(previous.previous_customer_count as {{ dbt.type_bigint() }}) as previous_customer_count,
         cast(
             case when previous.previous_customer_count > 0
-                then abs(customer_stats.customer_count - previous.previous_customer_count)
-                    * 1.0 / previous.previous_customer_count
+                    then abs(customer_stats.customer_count - previous.previous_customer_count)
+                        * 1.0 / previous.previous_customer_count
             end as {{ dbt.type_float() }}
         ) as customer_count_change_share
     from identifier_stats
