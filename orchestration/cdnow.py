@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 from collections.abc import Iterable
 from datetime import date
@@ -15,6 +16,7 @@ from orchestration.extraction.schemas import get_table
 
 # Fader, Hardie & Lee (2005) fit BG/NBD on the 1/10 sample of the cohort that first bought in
 # Q1 1997, in weeks, with 39 weeks of calibration: 1997-01-01 .. 1997-09-30.
+FIRST_DAY = date(1997, 1, 1)
 CALIBRATION_END = date(1997, 9, 30)
 OBSERVATION_END = date(1998, 6, 30)
 PUBLISHED_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
@@ -89,6 +91,11 @@ def write_cdnow_landing(landing_dir: Path | str, *, force: bool = False) -> dict
             raise FileExistsError(f"{landing_dir} is not empty; pass force=True to replace it")
         shutil.rmtree(landing_dir)
     landing_dir.mkdir(parents=True, exist_ok=True)
+    # The Dagster daily partitions start at CLIENTBASE_START_DATE (read when the definitions
+    # are imported, after this): they must reach back to CDNOW's 1997 landing days.
+    configured_start = os.environ.get("CLIENTBASE_START_DATE")
+    if configured_start is None or configured_start > FIRST_DAY.isoformat():
+        os.environ["CLIENTBASE_START_DATE"] = FIRST_DAY.isoformat()
 
     master = load_master()
     # A stable order id per transaction: the customer, the day and the position within the
