@@ -1000,6 +1000,6 @@ def generate(out_dir: str | Path, size: str = "S", seed: int = 42,
     for t in steps:
         world.day(t)
     manifest = world.finish()
-    manifest_elapsed = time.perf_counter() - started
-    world.elapsed = manifest_elapsed
+    if progress:
+        print(f"generated size {size} in {time.perf_counter() - started:.1f} s", flush=True)
     return manifest
