@@ -314,13 +314,25 @@ def hygiene_rates(con, schema: str) -> Picture:
         raise _Missing("hygiene_daily is empty")
     fig = Figure(figsize=(10, 4.5), layout="constrained")
     ax = fig.subplots()
-    for column in rates:
-        ax.plot(frame["day"], frame[column].astype(float) * 100, marker="o", markersize=3,
-                label=column.replace("_", " "))  # fmt: skip
-    ax.set_ylabel("% of contacts")
-    ax.set_title(picture.title)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
-    fig.autofmt_xdate()
+    if len(frame) == 1:
+        # One build has no trend yet: show its rates as bars rather than dots on an empty axis.
+        latest = frame.iloc[0]
+        values = [float(latest[c]) * 100 for c in rates]
+        ax.barh([c.replace("_", " ") for c in rates][::-1], values[::-1], color="tab:red")
+        for row, value in enumerate(values[::-1]):
+            ax.text(value, row, f" {value:.1f}%", va="center", fontsize=8)
+        ax.set_xlabel("% of contacts")
+        ax.margins(x=0.15)
+        first_day = pd.Timestamp(latest["day"]).date()
+        ax.set_title(f"{picture.title} (first build {first_day}; the trend starts next build)")
+    else:
+        for column in rates:
+            ax.plot(frame["day"], frame[column].astype(float) * 100, marker="o", markersize=3,
+                    label=column.replace("_", " "))  # fmt: skip
+        ax.set_ylabel("% of contacts")
+        ax.set_title(picture.title)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+        fig.autofmt_xdate()
     picture.png = _png(fig)
     latest = frame.iloc[-1]
     picture.facts = {"days": len(frame)}

@@ -113,3 +113,15 @@ def test_hygiene_rates_over_time(tmp_path):
     assert picture.png.startswith(PNG_SIGNATURE)
     assert picture.facts == {"days": 5}
     assert "stale time zone share 6.0%" in picture.summary
+
+
+def test_hygiene_rates_after_the_first_build():
+    con = duckdb.connect()
+    con.execute("create schema bi")
+    con.execute(
+        "create table bi.hygiene_daily as select date '2026-11-22' as build_date, "
+        "0.049 as stale_time_zone_share, 0.124 as inactive_share"
+    )
+    picture = reports.hygiene_rates(con, "bi")
+    assert picture.png.startswith(PNG_SIGNATURE)
+    assert picture.summary == "1 builds; latest: stale time zone share 4.9%, inactive share 12.4%"
