@@ -943,7 +943,9 @@ class World:
             w.writerow(["identifier_type", "value", "why"])
             for e in JUNK_EMAILS:
                 w.writerow(["email", e, "placeholder typed when a customer gives no e-mail"])
-            for ph in JUNK_PHONES:
+            forms = dict.fromkeys([*JUNK_PHONES, *(esp_phone(x) for x in JUNK_PHONES),
+                                   *("+" + esp_phone(x) for x in JUNK_PHONES)])
+            for ph in forms:  # as typed, and as the ESP stores it (digits, maybe with '+')
                 w.writerow(["phone", ph, "placeholder typed when a customer gives no phone"])
             for s in range(len(self.stores.store_id)):
                 for form in (self.stores.phone_written[s], self.stores.phone_digits[s]):
