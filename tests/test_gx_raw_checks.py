@@ -51,13 +51,12 @@ def write_raw_table(raw_dir: Path, table: schemas.TableSchema, day: str, rows: i
     records = []
     for i in range(rows):
         record = {c.name: _value(table, c, i, day) for c in table.columns}
-        record.update(
-            _source_file=f"{table.system}/{day}/{table.file_name}",
-            _source_line=str(i + 2),
-            _loaded_at=f"{day}T23:00:00",
-        )
+        record.update(_source_file=f"{table.system}/{day}/{table.file_name}")
         records.append(record)
-    frame = pd.DataFrame(records, dtype="string")
+    frame = pd.DataFrame(records, columns=[*table.column_names, "_source_file"], dtype="string")
+    # lineage columns typed as extraction writes them
+    frame["_source_line"] = pd.Series(range(2, rows + 2), dtype="int64")
+    frame["_loaded_at"] = pd.Timestamp(f"{day}T23:00:00", tz="UTC")
     path = gxc.raw_file(raw_dir, table, day if table.daily else None)
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(path, index=False)

@@ -247,12 +247,14 @@ def test_rates_pass_on_the_demo_and_fail_when_thresholds_are_crossed(hygiene_war
 def test_hygiene_daily_accumulates_one_row_per_build_date(hygiene_warehouse):
     env, as_of = hygiene_warehouse["env"], hygiene_warehouse["as_of"]
     earlier = (date.fromisoformat(as_of) - timedelta(days=30)).isoformat()
-    # a new date appends; the fixture's date again replaces its row (and restores the marts)
-    for day in (earlier, as_of):
-        result = _dbt(env, "run", "--select", "tag:hygiene", *_vars(day))
-        assert result.returncode == 0, result.stdout[-3000:]
+    # a new build date appends a row; the fixture's row stays as it was
+    before = _query(hygiene_warehouse, "select * from marts.hygiene_daily")
+    result = _dbt(env, "run", "--select", "tag:hygiene", *_vars(earlier))
+    assert result.returncode == 0, result.stdout[-3000:]
     history = _query(hygiene_warehouse, "select * from marts.hygiene_daily order by build_date")
     assert [d.date().isoformat() for d in history["build_date"]] == [earlier, as_of]
+    kept = history[history["build_date"] == pd.Timestamp(as_of)]
+    assert kept["built_at"].tolist() == before["built_at"].tolist()
     # a month earlier the base looked different: each row is computed as of its own date
     assert history["inactive_count"].nunique() == 2
     assert history[[c for c in history.columns if c.endswith("_share")]].le(1).all().all()
