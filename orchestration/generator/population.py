@@ -509,7 +509,9 @@ def make_contacts(rng: np.random.Generator, people: People, days: int) -> Contac
         phone[j] = phone_shape(ph, ph_shape) if ph else ""
         src_u = uj[9]
         if kind_l[j] == 1:
-            lead[j] = sources[(4, 5, 1, 3)[int(src_u * 4)]]
+            # The second contact usually comes from a till or a bot; no till without a store.
+            lead[j] = sources[(4, 5, 1, 3)[int(src_u * 4)] if people.store[i] >= 0
+                              else (0, 1, 3)[int(src_u * 3)]]
         elif people.store[i] >= 0 and src_u < 0.3:
             lead[j] = "offline_store" if src_u < 0.18 else "loyalty_signup"
         else:

@@ -18,6 +18,9 @@ def uuids(rng: np.random.Generator, n: int) -> np.ndarray:
     if n == 0:
         return np.array([], dtype=STR)
     hexed = np.frombuffer(binascii.hexlify(rng.bytes(16 * n)), dtype=np.uint8).reshape(n, 32)
+    hexed = hexed.copy()
+    hexed[:, 12] = ord("4")  # version 4 ...
+    hexed[:, 16] = np.frombuffer(b"89ab", dtype=np.uint8)[hexed[:, 16] % 4]  # ... RFC variant
     dash = np.full((n, 1), _DASH, np.uint8)
     parts = [hexed[:, :8], dash, hexed[:, 8:12], dash, hexed[:, 12:16], dash, hexed[:, 16:20],
              dash, hexed[:, 20:]]
