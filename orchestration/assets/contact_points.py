@@ -200,12 +200,14 @@ def output_path(raw_dir: Path) -> Path:
 def write_contact_point_checks(raw_dir: Path) -> tuple[Path, pd.DataFrame]:
     """Validate all raw contact points and replace the reference file atomically."""
     checks = build_contact_point_checks(read_distinct_raw_values(raw_dir))
-    checks["_loaded_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     target = output_path(raw_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    # All-text schema even for an empty frame, so dbt's view has the columns staging expects.
-    checks.astype("string").to_parquet(temporary, index=False)
+    # All-text schema even for an empty frame, so dbt's view has the columns staging expects;
+    # _loaded_at is TIMESTAMP WITH TIME ZONE as in every raw table.
+    written = checks.astype("string")
+    written["_loaded_at"] = pd.Timestamp(datetime.now(UTC)).floor("s")
+    written.to_parquet(temporary, index=False)
     temporary.replace(target)
     return target, checks
 

@@ -27,7 +27,7 @@ typed as (
         nullif(trim(phone_time_zones), '') as phone_time_zones,
         {{ dbt.safe_cast('phone_time_zone_count', dbt.type_int()) }} as phone_time_zone_count,
         checked_with,
-        {{ dbt.safe_cast('_loaded_at', dbt.type_timestamp()) }} as checked_at
+        cast(_loaded_at as {{ dbt.type_timestamp() }}) as checked_at
     from source
 ),
 
