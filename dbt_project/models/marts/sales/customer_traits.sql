@@ -116,10 +116,14 @@ category_l2_spend as (
 ),
 
 interest_tags as (
-    -- the three categories (level 2) they spent most on, as portable '|'-separated text
+    -- the three categories (level 2) they spent most on, as portable '|'-separated text; built
+    -- by position rather than with listagg, whose order Spark ignores
     select
         customer_id,
-        {{ dbt.listagg('category_l2', "'|'", 'order by spend desc, category_l2') }} as tags
+        -- `||` is null when a side is null on both engines (unlike DuckDB's concat())
+        max(case when position = 1 then category_l2 end)
+        || coalesce('|' || max(case when position = 2 then category_l2 end), '')
+        || coalesce('|' || max(case when position = 3 then category_l2 end), '') as tags
     from category_l2_spend
     where position <= 3
     group by customer_id
