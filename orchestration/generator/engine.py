@@ -732,7 +732,8 @@ class World:
         for ch, cid, name, promo in self.campaigns.get(t, []):
             eligible = np.flatnonzero((c.consent[ch] == "true") & (c.address[ch] != "")
                                       & (c.created <= t) & ~c.suppressed[ch])
-            frac = cfg.SENDS_PER_YEAR[ch] / (365 * cfg.CAMPAIGN_DAY_PROB[ch])
+            frac = (cfg.SENDS_PER_YEAR[ch] * self.size.sends_scale
+                    / (365 * cfg.CAMPAIGN_DAY_PROB[ch]))
             to = eligible[rng.random(len(eligible)) < frac]
             if len(to):
                 self._send(t, to, ch, cid, name, promo, float(rng.uniform(6, 10)) * 3600)

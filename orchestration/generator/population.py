@@ -243,6 +243,7 @@ def make_people(rng: np.random.Generator, seed: int, size: cfg.Size, stores: Sto
             if tz != home_tz[i]:
                 break
         current_tz[i], current_country[i] = tz, cc
+    web_rate *= size.web_scale
     web_rate[moved_idx] = np.maximum(web_rate[moved_idx], 0.06)
     lam[moved_idx] = np.maximum(lam[moved_idx], 0.01)
 
