@@ -96,7 +96,9 @@ def _build_grammar() -> pp.ParserElement:
     like = (column + pp.Opt(NOT)("negated") + LIKE + string).set_parse_action(
         lambda t: ("like", t[0], bool(t.get("negated")), t[-1])
     )
-    condition = membership | null_test | like | comparison
+    # A bare true/false column: `is_vip and not is_sleeping`.
+    flag = column.copy().set_parse_action(lambda t: ("cmp", t[0], "=", ("bool", True)))
+    condition = membership | null_test | like | comparison | flag
     return pp.infix_notation(
         condition,
         [
@@ -435,10 +437,20 @@ def _sendable_sql(con: duckdb.DuckDBPyConnection, channel: str) -> tuple[str, li
     )
 
 
+# Marts whose columns describe a customer, in the order a column name is taken from (the first
+# mart that has it wins). dim_customers adds city, country, gender, time zone and consents.
+_ATTRIBUTE_MARTS = (
+    ("rfm", RFM_MART),
+    ("lc", LIFECYCLE_MART),
+    ("tr", TRAITS_MART),
+    ("dc", CONTACTS_MART),
+)
+
+
 def audience_columns(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """The columns a filter may use: the non-PII columns of the customer marts."""
     allowed: dict[str, str] = {}
-    for mart in (RFM_MART, LIFECYCLE_MART, TRAITS_MART):
+    for _alias, mart in _ATTRIBUTE_MARTS:
         for name, data_type in _columns(con, mart).items():
             if name not in allowed and not _is_pii(name) and not name.startswith("_"):
                 allowed[name] = data_type
@@ -446,29 +458,31 @@ def audience_columns(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 
 def _attributes_sql(con: duckdb.DuckDBPyConnection, allowed: dict[str, str]) -> str:
-    """One row per customer with every allowed column, joined from the marts that exist."""
+    """One row per customer with every allowed column (plus the names for the export file),
+    joined from the marts that exist."""
     parts, taken, joins = [], set(), []
-    for alias, mart in (("rfm", RFM_MART), ("lc", LIFECYCLE_MART), ("tr", TRAITS_MART)):
+    for alias, mart in _ATTRIBUTE_MARTS:
         columns = _columns(con, mart)
         if not columns:
             continue
-        joins.append((alias, mart))
+        joins.append((alias, mart, columns))
         for name in columns:
             if name in allowed and name not in taken and name != "customer_id":
                 parts.append(f"{alias}.{_quote(name)}")
                 taken.add(name)
-    if not joins:
+    # Who the attributes cover: customers of the RFM/lifecycle/traits marts (lifecycle has every
+    # known customer, prospects included).
+    customer_marts = [mart for alias, mart, _ in joins if alias != "dc"]
+    if not customer_marts:
         raise ExportError("none of customer_rfm, customer_lifecycle, customer_traits exists yet")
-    contacts = _columns(con, CONTACTS_MART)
+    contacts = next((columns for alias, _, columns in joins if alias == "dc"), {})
     select = ["ids.customer_id"] + parts
     for name in ("first_name", "last_name"):
         select.append(f"dc.{name}" if name in contacts else f"cast(null as varchar) as {name}")
-    unions = " union ".join(f"select customer_id from {MART_SCHEMA}.{m}" for _, m in joins)
+    unions = " union ".join(f"select customer_id from {MART_SCHEMA}.{m}" for m in customer_marts)
     sql = f"select {', '.join(select)} from ({unions}) ids"
-    for alias, mart in joins:
+    for alias, mart, _ in joins:
         sql += f" left join {MART_SCHEMA}.{mart} {alias} on {alias}.customer_id = ids.customer_id"
-    if contacts:
-        sql += f" left join {MART_SCHEMA}.{CONTACTS_MART} dc on dc.customer_id = ids.customer_id"
     return sql
 
 

@@ -122,6 +122,10 @@ def test_only_customers_sendable_on_the_channel(warehouse, tmp_path):
 def test_sleeping_and_custom_filter(warehouse, tmp_path):
     _, frame = run(warehouse, tmp_path, sleeping=True)
     assert frame["Email Address"].tolist() == ["ivan@example.com", "olga@example.com"]
+    _, frame = run(warehouse, tmp_path, filter="not is_sleeping and city = 'Moscow'")
+    assert frame["Email Address"].tolist() == ["anna@example.com", "x@example.com"]
+    with pytest.raises(FilterError, match="city holds a 'quoted text', not True"):
+        run(warehouse, tmp_path, filter="city")
     _, frame = run(
         warehouse, tmp_path,
         filter="(monetary >= 5000 and city in ('Moscow', 'Kazan')) or lifecycle_stage = 'one_time'",
