@@ -84,7 +84,7 @@ def compute_clv(
     """Fit BG/NBD on purchase days and Gamma-Gamma on repeat spend (lifetimes), predict per
     customer. Raises ValueError with the reason when the data cannot support a fit."""
     from lifetimes import BetaGeoFitter, GammaGammaFitter
-    from lifetimes.utils import summary_data_from_transaction_data
+    from lifetimes.utils import _customer_lifetime_value, summary_data_from_transaction_data
 
     if transactions.empty:
         raise ValueError("fct_orders holds no attributed purchases before the as-of date")
@@ -111,22 +111,32 @@ def compute_clv(
     ggf = GammaGammaFitter(penalizer_coef=penalizer)
     ggf.fit(repeaters["frequency"], repeaters["monetary_value"])
 
-    # Customers without a positive repeat spend get the model's population mean spend.
-    monetary = summary["monetary_value"].where(summary["frequency"] > 0, 0.0).clip(lower=0.0)
-    frequency_for_spend = summary["frequency"].where(summary["monetary_value"] > 0, 0)
-    expected_spend = ggf.conditional_expected_average_profit(frequency_for_spend, monetary)
+    # Spend per future order: Gamma-Gamma's conditional expectation for customers with a
+    # positive repeat spend; for the others the population mean, which Gamma-Gamma only has
+    # when q > 1 (else its mean is infinite and the formula turns negative): then the observed
+    # mean repeat order value stands in, and the metadata says so.
+    p, q, v = (float(ggf.params_[name]) for name in ("p", "q", "v"))
+    has_spend = (summary["frequency"] > 0) & (summary["monetary_value"] > 0)
+    population_spend = v * p / (q - 1) if q > 1 else float(repeaters["monetary_value"].mean())
+    monetary = summary["monetary_value"].where(has_spend, 0.0)
+    expected_spend = pd.Series(population_spend, index=summary.index, dtype=float)
+    expected_spend[has_spend] = ggf.conditional_expected_average_profit(
+        summary.loc[has_spend, "frequency"], summary.loc[has_spend, "monetary_value"]
+    )
     probability_alive = bgf.conditional_probability_alive(
         summary["frequency"], summary["recency"], summary["T"]
     )
     expected_90 = bgf.conditional_expected_number_of_purchases_up_to_time(
         90 / DAYS_PER_UNIT, summary["frequency"], summary["recency"], summary["T"]
     )
-    clv_12 = ggf.customer_lifetime_value(
+    # lifetimes' discounted-cash-flow helper (what GammaGammaFitter.customer_lifetime_value
+    # calls after its own spend estimate), fed with the spend estimate above
+    clv_12 = _customer_lifetime_value(
         bgf,
         summary["frequency"],
         summary["recency"],
         summary["T"],
-        monetary.where(frequency_for_spend > 0, expected_spend),
+        expected_spend,
         time=12,
         discount_rate=discount_rate_monthly,
         freq="W",
@@ -160,6 +170,8 @@ def compute_clv(
         "bgnbd_log_likelihood": float(-bgf._negative_log_likelihood_ * len(summary)),
         "gamma_gamma_params": {k: round(float(v), 6) for k, v in ggf.params_.items()},
         "gamma_gamma_customers": len(repeaters),
+        "gamma_gamma_mean_defined": q > 1,
+        "population_order_value": round(population_spend, 2),
         # the share of customers the model puts in the wrong repeat-purchase bucket
         "repeat_histogram_misfit_share": float(
             (histogram["observed"] - histogram["expected"]).abs().sum() / (2 * total)
