@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import time
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -965,6 +964,7 @@ class World:
                        "products": len(self.products.product_id),
                        "households": int((p.household >= 0).sum() // 2),
                        "moved_people": int((p.moved & (p.move_day <= last_t)).sum())},
+            "rows": {k: v.rows for k, v in sorted(self.landing.stats.items())},
             "files": {k: {"files": v.files, "rows": v.rows, "malformed": v.malformed,
                           "exact_duplicates": v.duplicates}
                       for k, v in sorted(self.landing.stats.items())},
@@ -991,7 +991,6 @@ def generate(out_dir: str | Path, size: str = "S", seed: int = 42,
     out.mkdir(parents=True, exist_ok=True)
     spec = cfg.SIZES[size]
     n_gen = spec.days if days is None else max(1, min(days, spec.days))
-    started = time.perf_counter()
     world = World(out, spec, seed, end_date, n_gen)
     lw = world.landing
     lw.write_reference("stores.csv", STORE_COLUMNS, world.stores.rows(world.start))
@@ -1002,7 +1001,4 @@ def generate(out_dir: str | Path, size: str = "S", seed: int = 42,
         steps = tqdm(steps, desc=f"generating size {size}", unit="day")
     for t in steps:
         world.day(t)
-    manifest = world.finish()
-    if progress:
-        print(f"generated size {size} in {time.perf_counter() - started:.1f} s", flush=True)
-    return manifest
+    return world.finish()
