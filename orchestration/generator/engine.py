@@ -215,10 +215,10 @@ class World:
             self._tz_cache[key] = int(off.total_seconds()) if off else 0
         return self._tz_cache[key]
 
-    def local_to_t(self, t: int, local_secs: float, tz: str) -> float:
-        """A local wall-clock time on day t → day-index time, kept inside UTC day t."""
-        utc = min(max(local_secs - self.offset(tz, t), 0), 86399)
-        return t + utc / 86400
+    def offsets(self, zones: np.ndarray, t: int) -> np.ndarray:
+        """UTC offsets in seconds of many zones on day t (each distinct zone looked up once)."""
+        codes, uniques = pd.factorize(zones)
+        return np.array([self.offset(z, t) for z in uniques], dtype=np.int64)[codes]
 
     # -- products ------------------------------------------------------------------------
     def pick_products(self, persons: np.ndarray) -> np.ndarray:
@@ -603,7 +603,7 @@ class World:
         country = np.array([TZ_COUNTRY.get(z, "RU") for z in tz], dtype=object)
         vpn = rng.random(n) < 0.02
         tz[vpn], country[vpn] = VPN_EXIT[1], VPN_EXIT[0]
-        offs = np.array([self.offset(z, t) for z in tz])
+        offs = self.offsets(tz, t)
         local = np.clip(rng.normal(20.5 * 3600, 3 * 3600, n), 7 * 3600, 23.9 * 3600)
         start = t + np.clip(local - offs, 0, 86000) / 86400
         j = p.contact[persons]
@@ -708,7 +708,7 @@ class World:
                 self.anon_pool.append(fresh[q])
         del self.anon_pool[:-500]
         zones = np.array(ANON_ZONES, dtype=object)[rng.integers(0, len(ANON_ZONES), n_anon)]
-        offs = np.array([self.offset(z, t) for z in zones])
+        offs = self.offsets(zones, t)
         start = t + np.clip(rng.uniform(8, 23.9, n_anon) * 3600 - offs, 0, 86000) / 86400
         n_ev = 1 + rng.poisson(1.2, n_anon)
         sess = np.repeat(np.arange(n_anon), n_ev)
