@@ -44,6 +44,9 @@
         database=this.database, schema=this.schema,
         identifier='identity_component_rounds', type='table') -%}
     {% do clientbase.identity_cc_create_log_table(log_relation) %}
+    {#- known to the relation cache from now on, so models built later in the same run
+        (identity_graph_health) find the log on a first build too -#}
+    {% do adapter.cache_added(log_relation) %}
 
     {#- Work tables live beside the target and are dropped as soon as they are used up. -#}
     {%- set work = {} -%}
