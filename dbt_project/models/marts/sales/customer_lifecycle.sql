@@ -13,12 +13,17 @@
 --   uninterested  said so (messaging `not_interested`, reactivation poll "not interested")
 --                 and has not bought since
 --   refuser       ordered, but every order was cancelled
---   in_selection  a prospect still worth working on
+--   in_selection  a prospect still worth working on: we hold an email or a phone
+--   anonymous     a prospect we cannot reach (only cookies or other ids, no email/phone)
 
 with
 
 customers as (
-    select customer_id from {{ ref('dim_customers') }}
+    select
+        customer_id,
+        email,
+        phone
+    from {{ ref('dim_customers') }}
 ),
 
 rfm as (
@@ -123,6 +128,12 @@ all_customers as (
     select customer_id from order_summary
 ),
 
+reachable as (
+    select customer_id
+    from customers
+    where email is not null or phone is not null
+),
+
 final as (
     select
         all_customers.customer_id,
@@ -146,7 +157,8 @@ final as (
             when rfm.customer_id is not null then 'customer'
             when order_summary.orders > 0 and order_summary.orders = order_summary.cancelled_orders
                 then 'refuser'
-            else 'in_selection'
+            when reachable.customer_id is not null then 'in_selection'
+            else 'anonymous'
         end as funnel_stage,
         cast(coalesce(order_summary.orders, 0) as integer) as orders,
         cast(coalesce(order_summary.cancelled_orders, 0) as integer) as cancelled_orders,
@@ -163,6 +175,8 @@ final as (
         on all_customers.customer_id = order_summary.customer_id
     left join refusals
         on all_customers.customer_id = refusals.customer_id
+    left join reachable
+        on all_customers.customer_id = reachable.customer_id
 )
 
 select * from final
