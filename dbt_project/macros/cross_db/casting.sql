@@ -58,8 +58,9 @@
     {%- set java_format = format
         | replace('%d', 'dd') | replace('%m', 'MM') | replace('%Y', 'yyyy')
         | replace('%H', 'HH') | replace('%M', 'mm') | replace('%S', 'ss') -%}
-    {#- try_to_timestamp (Spark 3.3+) returns null for unparseable text. Lenient legacy parsing
-        would turn 31.02 into 02.03: keep spark.sql.legacy.timeParserPolicy at CORRECTED. -#}
+    {#- try_to_timestamp (Spark 3.3+) returns null for unparseable text and impossible dates
+        (31.02, 25:00), checked by stg_pos__receipts_parses_till_times on Spark 3.5. Do not set
+        spark.sql.legacy.timeParserPolicy to LEGACY: the lenient old parser reads 31.02 as 02.03. -#}
     try_to_timestamp({{ expr }}, '{{ java_format }}')
 {%- endmacro %}
 
