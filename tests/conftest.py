@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+REPO_DIR = Path(__file__).resolve().parent.parent
 
 # Developers may point this at a pre-generated copy to save ~20 s per session; CI generates.
 SHARED_S_LANDING = Path(os.environ.get("CLIENTBASE_TEST_S_LANDING", "/nonexistent"))
@@ -33,3 +38,68 @@ def shared_s_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
     landing = tmp_path_factory.mktemp("size_s") / "landing"
     generate(landing, size="S", seed=42)
     return landing
+
+
+@dataclass(frozen=True)
+class BuiltWarehouse:
+    """A whole nightly build (the CLI's `clientbase build`) of the size-S data set."""
+
+    data_dir: Path
+    landing_dir: Path
+    warehouse: Path
+    dagster_home: Path
+    target_path: Path
+    env: dict
+    output: str
+
+    @property
+    def truth_dir(self) -> Path:
+        return self.landing_dir / "_truth"
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.data_dir / "raw"
+
+
+@pytest.fixture(scope="session")
+def built_s(shared_s_landing: Path, tmp_path_factory: pytest.TempPathFactory) -> BuiltWarehouse:
+    """Run the real build once per session, in a subprocess with its own data folder, dbt
+    target and Dagster instance: extraction, dbt build with tests, asset checks, publish,
+    exports, reports. End-to-end tests of every area read its results instead of building
+    again (one build costs minutes on two cores)."""
+    root = tmp_path_factory.mktemp("built_s")
+    env = {
+        **os.environ,
+        "CLIENTBASE_DATA_DIR": str(root / "data"),
+        "CLIENTBASE_LANDING_DIR": str(shared_s_landing),
+        "CLIENTBASE_WAREHOUSE": str(root / "data" / "warehouse.duckdb"),
+        "DAGSTER_HOME": str(root / "dagster_home"),
+        "DBT_TARGET_PATH": str(root / "target"),
+        "DBT_LOG_PATH": str(root / "logs"),
+        "CLIENTBASE_PII_SALT": "test-salt-not-a-secret",
+    }
+    (root / "dagster_home").mkdir()
+    (root / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    completed = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "build"],
+        env=env,
+        cwd=REPO_DIR,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    (root / "build.log").write_text(completed.stdout + completed.stderr)
+    assert completed.returncode == 0, (
+        f"clientbase build failed (log: {root / 'build.log'}):\n{completed.stdout[-5000:]}\n"
+        f"{completed.stderr[-5000:]}"
+    )
+    return BuiltWarehouse(
+        data_dir=root / "data",
+        landing_dir=shared_s_landing,
+        warehouse=root / "data" / "warehouse.duckdb",
+        dagster_home=root / "dagster_home",
+        target_path=root / "target",
+        env=env,
+        output=completed.stdout,
+    )
