@@ -222,7 +222,22 @@ def cmd_demo_cdnow(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     export_environment()
-    parser = argparse.ArgumentParser(prog="clientbase", description=__doc__)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Sub-tools with their own options are passed through whole.
+    if argv[:1] == ["export"]:
+        from orchestration.exports import main as export_main
+
+        return export_main(argv[1:])
+    if argv[:1] == ["extract"]:
+        from orchestration.extraction.__main__ import main as extract_main
+
+        return extract_main(argv[1:])
+    parser = argparse.ArgumentParser(
+        prog="clientbase",
+        description=__doc__,
+        epilog="Also: `clientbase extract --help` (landing -> raw zone only) and "
+        "`clientbase export --help` (audience files for email/SMS tools).",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser("generate", help="write the demo retailer's landing files")
