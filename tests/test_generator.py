@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections import Counter, defaultdict
 from datetime import date, datetime
 from pathlib import Path
@@ -187,11 +188,21 @@ def tree_hashes(root: Path) -> dict[str, str]:
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+GENERATION_CPU_SECONDS: dict[str, float] = {}
+
+
 @pytest.fixture(scope="module")
 def landing(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("gen") / "landing"
+    started = time.process_time()
     generate(out, size="S", seed=42)
+    GENERATION_CPU_SECONDS["S"] = time.process_time() - started
     return out
+
+
+def test_size_s_is_quick(landing):
+    # CPU time, not wall time: the test machine is shared and wall time says little.
+    assert GENERATION_CPU_SECONDS["S"] < 20
 
 
 @pytest.fixture(scope="module")
