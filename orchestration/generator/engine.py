@@ -410,7 +410,8 @@ class World:
         pct[generic] = 0.10
         b = self.baskets(pe, pct)
         sess_idx = np.flatnonzero(real)
-        carts = [b["product"][b["owner"] == k] for k in sess_idx.tolist()]
+        carts = [b["product"][b["start"][k]:b["start"][k] + b["count"][k]]
+                 for k in sess_idx.tolist()]
         cookies, ends = self._sessions(t, persons[real], carts)
         cookie_of = np.full(n, None, dtype=object)
         end_of = t + rng.uniform(0.3, 0.7, n)
