@@ -1,6 +1,9 @@
 -- Deliverability of every address marketing has sent to, per channel: one row per channel and
 -- identifier (email for the email channel, phone for sms and whatsapp, telegram id), with its
 -- bounce history, its opt-out events and the customer it resolves to.
+-- Addresses are keyed as identity keys them (identity_email_key: one Gmail mailbox whatever its
+-- dots; identity_messaging_phone: the ESP's bare digits read as E.164), so they join
+-- int_identifiers_resolved and dim_customers' best e-mail / phone.
 -- Undeliverable = a hard bounce, or `soft_bounce_limit` soft bounces since the last delivery.
 
 {%- set soft_bounce_limit = clientbase.hygiene_setting('soft_bounce_limit') | int %}
@@ -28,9 +31,11 @@ addressed as (
             else 'phone'
         end as identifier_type,
         case message_events.channel
-            when 'email' then message_events.email
+            when 'email' then {{ clientbase.identity_email_key('message_events.email') }}
             when 'telegram' then message_events.telegram_id
-            else message_events.phone
+            else {{ clientbase.identity_messaging_phone(
+                'message_events.phone', 'message_events.address_raw', 'message_events.channel'
+            ) }}
         end as identifier_value,
         message_events.event_type,
         message_events.occurred_at

@@ -7,6 +7,8 @@
 --   consent           per channel, by the latest event (consented / no_consent / unsubscribed /
 --                     not_interested)
 --   duplicate         several CRM contacts resolved into this customer (a CRM to-do list)
+-- An address the contact-point checks have not seen (the asset did not run since it arrived)
+-- is not called invalid: the warn-level test on phone says it is missing.
 -- A channel is sendable when it has an address that is deliverable, consent is given, and the
 -- customer is neither inactive nor never active. The best send hour is local to the current
 -- (inferred) time zone.
@@ -63,6 +65,19 @@ contact_points as (
 
 contact_point_checks as (
     select * from {{ ref('stg_hygiene__contact_point_checks') }}
+),
+
+-- library verdicts per e-mail as identity keys it (Gmail spellings with and without dots are
+-- one mailbox, and dim_customers' e-mail is that key): invalid only if no spelling is valid
+email_checks as (
+    select
+        {{ clientbase.identity_email_key('contact_point_value') }} as email_key,
+        max(case when is_valid then 1 else 0 end) = 1 as is_valid,
+        max(case when is_role then 1 else 0 end) = 1 as is_role,
+        max(case when is_disposable then 1 else 0 end) = 1 as is_disposable
+    from contact_point_checks
+    where contact_point_type = 'email'
+    group by {{ clientbase.identity_email_key('contact_point_value') }}
 ),
 
 send_hours as (
@@ -148,8 +163,7 @@ assessed as (
         {%- endfor %}
         email_points.last_hard_bounced_at as email_last_hard_bounced_at
     from addresses
-    left join contact_point_checks as email_checks
-        on email_checks.contact_point_type = 'email' and addresses.email = email_checks.contact_point_value
+    left join email_checks on addresses.email = email_checks.email_key
     left join contact_point_checks as phone_checks
         on phone_checks.contact_point_type = 'phone' and addresses.phone = phone_checks.contact_point_value
     left join contact_points as email_points
@@ -234,17 +248,17 @@ reasons as (
         *,
         email is not null
         and (
-            not coalesce(is_email_valid, false) or is_email_hard_bounced or is_email_soft_bouncing
+            coalesce(not is_email_valid, false) or is_email_hard_bounced or is_email_soft_bouncing
             or is_email_role or is_email_disposable
         ) as is_email_undeliverable,
         nullif({{ clientbase.regexp_replace_all(dbt.concat([
-            "case when email is not null and not coalesce(is_email_valid, false) then 'invalid_syntax|' else '' end",
+            "case when is_email_valid = false then 'invalid_syntax|' else '' end",
             "case when is_email_hard_bounced then 'hard_bounce|' else '' end",
             "case when is_email_soft_bouncing then 'repeated_soft_bounces|' else '' end",
             "case when is_email_role then 'role_address|' else '' end",
             "case when is_email_disposable then 'disposable_domain|' else '' end"
         ]), '[|]$', '') }}, '') as email_undeliverable_reasons,
-        phone is not null and not coalesce(is_phone_valid, false) as is_phone_invalid,
+        coalesce(not is_phone_valid, false) as is_phone_invalid,
         crm_contact_count > 1 as is_duplicate,
         case
             when is_never_active
