@@ -1,7 +1,8 @@
 -- Identifiers kept out of the identity graph, one row per identifier with the reason that
 -- applies first: an invalid value, a blocklisted placeholder (seed identity_junk_blocklist),
--- a store's own phone typed by cashiers, the only bridge between two identifiers a steward
--- said never to link, or a hub - linked to more distinct identifiers of one other type than
+-- a store's own phone typed by cashiers, an e-mail or phone carried by CRM contacts with
+-- different birth dates (a shared office mailbox: two people, not a duplicate contact), the
+-- only bridge between two identifiers a steward said never to link, or a hub - linked to more distinct identifiers of one other type than
 -- var identity_hub_limits allows (shared family phones, test cookies, CRM junk).
 -- Excluded identifiers stay attributes of whoever they resolve to; they just link nobody.
 
@@ -25,6 +26,14 @@ stores as (
 
 overrides as (
     select * from {{ ref('identity_overrides') }}
+),
+
+observations as (
+    select * from {{ ref('int_identifiers_unioned') }}
+),
+
+contacts as (
+    select * from {{ ref('stg_crm__contacts') }}
 ),
 
 invalid as (
@@ -73,12 +82,40 @@ store_phones as (
     group by identifiers.identifier_key
 ),
 
+-- duplicate CRM contacts of one person agree on the birth date when both have one
+conflicting_owners as (
+    select
+        identifiers.identifier_key,
+        4 as reason_rank,
+        'conflicting_owners' as exclusion_reason,
+        {{ dbt.concat([
+            "'carried by CRM contacts with '",
+            "cast(count(distinct contacts.birth_date) as " ~ dbt.type_string() ~ ")",
+            "' different birth dates'",
+        ]) }} as exclusion_detail
+    from observations
+    inner join contacts
+        on observations.record_id = contacts.contact_id
+    inner join identifiers
+        on
+            observations.identifier_type = identifiers.identifier_type
+            and observations.identifier_value = identifiers.identifier_value
+    where
+        observations.record_type = 'crm_contact'
+        and observations.identifier_type <> 'crm_contact_id'
+        and contacts.birth_date is not null
+    group by identifiers.identifier_key
+    having count(distinct contacts.birth_date) > 1
+),
+
 rule_excluded as (
     select identifier_key from invalid
     union
     select identifier_key from blocklisted
     union
     select identifier_key from store_phones
+    union
+    select identifier_key from conflicting_owners
 ),
 
 -- distinct links between identifiers, both directions, without the rule-excluded ones
@@ -135,7 +172,7 @@ never_link as (
 never_link_bridges as (
     select
         link_a.neighbour_key as identifier_key,
-        4 as reason_rank,
+        5 as reason_rank,
         'never_link_bridge' as exclusion_reason,
         'links two identifiers a data steward marked never_link' as exclusion_detail
     from never_link
@@ -161,7 +198,7 @@ neighbour_counts as (
 hubs as (
     select
         identifier_key,
-        5 as reason_rank,
+        6 as reason_rank,
         'hub' as exclusion_reason,
         {{ dbt.concat([
             "'linked to '", "cast(max(neighbour_count) as " ~ dbt.type_string() ~ ")",
@@ -178,6 +215,8 @@ all_reasons as (
     select * from blocklisted
     union all
     select * from store_phones
+    union all
+    select * from conflicting_owners
     union all
     select * from never_link_bridges
     union all
