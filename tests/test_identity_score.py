@@ -7,7 +7,7 @@ orchestration.identity_score.
 The issue's target (precision >= 0.995, recall >= 0.98 on M) is not reachable on this truth:
 in the demo's households the partner shops with the holder's loyalty card and, on most
 receipts, nothing else - the data holds no trace of which of the two was at the till, so every
-resolver files those receipts under the card holder (about 600 of the ~700 wrong pairs on S).
+resolver files those receipts under the card holder (all but a handful of the wrong pairs).
 Without those households' people the precision target holds (scope
 `identifiable_without_households`); with them left in, the thresholds below are what the
 resolver achieves and guard against regressions. Recall stays under 0.98 on S because some
@@ -87,10 +87,10 @@ def test_resolution_scores_against_truth(identity_warehouse: dict) -> None:
     for scope, result in scores.items():
         print(f"[{scope}]\n{result.as_text()}")
     assert unambiguous.precision >= 0.995, unambiguous.as_text()
-    assert unambiguous.recall >= 0.94, unambiguous.as_text()
+    assert unambiguous.recall >= 0.93, unambiguous.as_text()
     assert identifiable.records_scored > 5000
-    assert identifiable.precision >= 0.97, identifiable.as_text()
-    assert identifiable.recall >= 0.92, identifiable.as_text()
+    assert identifiable.precision >= 0.98, identifiable.as_text()
+    assert identifiable.recall >= 0.90, identifiable.as_text()
     assert identifiable.split_share <= 0.16, identifiable.as_text()
     # records without any identifier (anonymous till receipts, surveys) are the only extra loss
     assert everything.recall >= 0.78, everything.as_text()
