@@ -37,6 +37,8 @@ PROJECT_DIR = REPO_DIR / "dbt_project"
 # Columns that say when or by which dbt invocation a row was written, not what it holds.
 RUN_METADATA_COLUMNS = {
     "identity_graph_health": {"build_id", "built_at"},
+    "identity_mapping_state": {"build_id", "built_at"},
+    "hygiene_daily": {"built_at"},
 }
 # Marts that must hold rows after one build (the ledger of changes is empty on a first build).
 MUST_HAVE_ROWS = {

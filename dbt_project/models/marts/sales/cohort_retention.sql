@@ -176,12 +176,14 @@ final as (
                 rows between unbounded preceding and current row
             ) as decimal(18, 2)
         ) as cumulative_revenue,
+        -- exact and equal on DuckDB and Spark (DuckDB alone would divide in double)
         cast(
-            sum(revenue) over (
-                partition by cohort_month, acquisition_channel
-                order by months_since_acquisition
-                rows between unbounded preceding and current row
-            ) / cohort_customers as decimal(18, 2)
+            {{ clientbase.decimal_divide(
+                'sum(revenue) over (partition by cohort_month, acquisition_channel'
+                ~ ' order by months_since_acquisition'
+                ~ ' rows between unbounded preceding and current row)',
+                'cohort_customers'
+            ) }} as decimal(18, 2)
         ) as cumulative_revenue_per_customer
     from cells
 )

@@ -153,11 +153,11 @@ final as (
         cast(order_stats.returned_orders as integer) as returned_orders,
         cast(order_stats.purchase_days as integer) as purchase_days,
         cast(order_stats.revenue as decimal(18, 2)) as revenue,
+        -- exact and equal on DuckDB and Spark (DuckDB alone would divide in double);
+        -- null without purchases
         cast(
-            case
-                when order_stats.purchase_orders > 0
-                    then order_stats.revenue / order_stats.purchase_orders
-            end as decimal(18, 2)
+            {{ clientbase.decimal_divide('order_stats.revenue', 'order_stats.purchase_orders') }}
+            as decimal(18, 2)
         ) as average_order_value,
         order_stats.first_purchase_at,
         order_stats.last_purchase_at,
