@@ -50,10 +50,14 @@ def get_settings() -> Settings:
 def export_environment(settings: Settings | None = None) -> None:
     """Make dbt (a subprocess) see the same absolute paths as the Python side."""
     settings = settings or get_settings()
-    # dagster-dbt runs `dbt` from PATH: make it the one installed beside this interpreter even
-    # when the virtual environment is not activated (e.g. `.venv/bin/clientbase`).
+    ensure_tools_on_path()
+    os.environ.setdefault("CLIENTBASE_DATA_DIR", str(settings.data_dir))
+    os.environ.setdefault("CLIENTBASE_WAREHOUSE", str(settings.warehouse_path))
+
+
+def ensure_tools_on_path() -> None:
+    """dagster-dbt runs `dbt` from PATH: make it the one installed beside this interpreter even
+    when the virtual environment is not activated (e.g. `.venv/bin/clientbase`)."""
     bin_dir = str(Path(sys.executable).parent)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
-    os.environ.setdefault("CLIENTBASE_DATA_DIR", str(settings.data_dir))
-    os.environ.setdefault("CLIENTBASE_WAREHOUSE", str(settings.warehouse_path))

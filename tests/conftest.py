@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from orchestration.config import ensure_tools_on_path
+
 REPO_DIR = Path(__file__).resolve().parent.parent
+ensure_tools_on_path()  # `python -m pytest` without an activated venv still finds dbt
 
 # Developers may point this at a pre-generated copy to save ~20 s per session; CI generates.
 SHARED_S_LANDING = Path(os.environ.get("CLIENTBASE_TEST_S_LANDING", "/nonexistent"))
