@@ -161,11 +161,10 @@ def cohort_retention(orders: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     grid["retention_share"] = grid["active_customers"] / grid["cohort_customers"]
     grid["revenue"] = grid["cents"] / 100
     grid["cumulative_revenue"] = cumulative / 100
-    # a double divided, then rounded half away from zero to cents (as the SQL's cast does)
-    per_customer = cumulative / 100 / grid["cohort_customers"]
-    grid["cumulative_revenue_per_customer"] = (
-        np.sign(per_customer) * np.floor(per_customer.abs() * 100 + 0.5) / 100
-    )
+    # cents per customer, rounded half away from zero in integers (the SQL's decimal_divide)
+    size = grid["cohort_customers"]
+    per_customer = (cumulative.abs() * 2 + size) // (2 * size)
+    grid["cumulative_revenue_per_customer"] = np.sign(cumulative) * per_customer / 100
     return grid[[
         "cohort_cell_id", "cohort_month", "acquisition_channel", "months_since_acquisition",
         "activity_month", "cohort_customers", "active_customers", "retention_share", "revenue",
