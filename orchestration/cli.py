@@ -210,13 +210,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_demo_cdnow(args: argparse.Namespace) -> int:
+    """CDNOW gets a data folder of its own (default data/cdnow) so the synthetic demo stays."""
+    import os
+
     from orchestration.cdnow import write_cdnow_landing
 
+    if "CLIENTBASE_DATA_DIR" not in os.environ or not args.keep_data_dir:
+        data_dir = get_settings().data_dir / "cdnow"
+        os.environ["CLIENTBASE_DATA_DIR"] = str(data_dir)
+        os.environ["CLIENTBASE_WAREHOUSE"] = str(data_dir / "warehouse.duckdb")
+        os.environ.pop("CLIENTBASE_LANDING_DIR", None)
     settings = get_settings()
-    write_cdnow_landing(settings.landing_dir, force=True)
+    counts = write_cdnow_landing(settings.landing_dir, force=True)
+    print(f"CDNOW landing files in {settings.landing_dir}: {counts}")
     first, last = _landing_window(settings.landing_dir)
     ok = run_build(first, last)
     print_summary()
+    print(f"To browse it: CLIENTBASE_DATA_DIR={settings.data_dir} make dev")
     return 0 if ok else 1
 
 
@@ -256,6 +266,11 @@ def main(argv: list[str] | None = None) -> int:
     build.set_defaults(func=cmd_build)
 
     cdnow = sub.add_parser("demo-cdnow", help="the pipeline on the real CDNOW transactions")
+    cdnow.add_argument(
+        "--keep-data-dir",
+        action="store_true",
+        help="build in CLIENTBASE_DATA_DIR itself instead of its cdnow/ subfolder",
+    )
     cdnow.set_defaults(func=cmd_demo_cdnow)
 
     summary = sub.add_parser("summary", help="print the summary of the last build")
