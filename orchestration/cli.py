@@ -273,6 +273,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     cdnow.set_defaults(func=cmd_demo_cdnow)
 
+    erase = sub.add_parser(
+        "erase",
+        help="erase a customer everywhere (tombstone + scrub raw, warehouse, serving, exports)",
+    )
+    erase.add_argument("--email")
+    erase.add_argument("--phone")
+    erase.add_argument("--card", help="loyalty card number")
+    erase.add_argument("--customer-id")
+    erase.add_argument("--prove", action="store_true", help="show where they were / are now")
+    erase.add_argument("--request-id", help="with --prove: one erasure request")
+    erase.add_argument(
+        "--no-republish", action="store_true", help="leave serving to the next nightly publish"
+    )
+    erase.set_defaults(func=_cmd_erase)
+
     summary = sub.add_parser("summary", help="print the summary of the last build")
     summary.set_defaults(func=lambda _args: print_summary() or 0)
 

@@ -65,6 +65,8 @@ def row_conservation(
         loaded = _parquet_rows(raw_partition_file(raw_dir, schema, day))
         # no quarantine file = nothing rejected that day
         quarantined = _parquet_rows(quarantine_partition_file(raw_dir, schema, day)) or 0
+        # rows of erased people (orchestration/erasure.py) are dropped on purpose and counted
+        erased = result.erased_by_partition.get(day, 0) if day else result.rows_erased
         label = day or "snapshot"
         if loaded is None:
             problems.append(f"{label}: raw Parquet file missing")
@@ -72,9 +74,10 @@ def row_conservation(
         total_lines += lines
         total_loaded += loaded
         total_quarantined += quarantined
-        if lines != loaded + quarantined:
+        if lines != loaded + quarantined + erased:
             problems.append(
                 f"{label}: {lines} lines read, {loaded} loaded + {quarantined} quarantined"
+                f" + {erased} erased"
             )
     return dg.AssetCheckResult(
         asset_key=key,

@@ -42,9 +42,12 @@ def main(argv: list[str] | None = None) -> int:
         print(r.summary() if not r.partitions else _short(r))
     total_read = sum(r.rows_read for r in results)
     total_q = sum(r.rows_quarantined for r in results)
+    total_erased = sum(r.rows_erased for r in results)
     print(
-        f"{len(results)} tables, {total_read} rows read, {total_read - total_q} loaded, "
-        f"{total_q} quarantined in {time.monotonic() - started:.1f}s → {args.raw}"
+        f"{len(results)} tables, {total_read} rows read, "
+        f"{sum(r.rows_loaded for r in results)} loaded, {total_q} quarantined"
+        + (f", {total_erased} erased (tombstoned people)" if total_erased else "")
+        + f" in {time.monotonic() - started:.1f}s → {args.raw}"
     )
     return 0
 
@@ -54,6 +57,7 @@ def _short(r: LoadResult) -> str:
     return (
         f"{r.key:<22} {len(r.partitions):>4} days {len(r.files):>4} files "
         f"{r.rows_read:>9} read {r.rows_loaded:>9} loaded {r.rows_quarantined:>6} quarantined"
+        + (f" {r.rows_erased:>5} erased" if r.rows_erased else "")
         + (f"  [{reasons}]" if reasons else "")
     )
 

@@ -53,6 +53,7 @@ from orchestration.extraction.schemas import (
 log = logging.getLogger(__name__)
 
 QUARANTINE_DIR_NAME = "_quarantine"
+ERASED_REASON = "erased"  # same marker as orchestration.erasure.ERASED_REASON
 PART_FILE = "part-0.parquet"
 # Temporary files never end in .parquet, so a dbt build globbing `**/*.parquet` at the same
 # moment can't see a half-written partition.
@@ -85,6 +86,9 @@ class LoadResult:
     rows_read: int = 0  # data lines read (CSV header excluded)
     rows_loaded: int = 0
     rows_quarantined: int = 0
+    # rows dropped because they carry a tombstoned identifier (orchestration/erasure.py)
+    rows_erased: int = 0
+    erased_by_partition: dict[str, int] = field(default_factory=dict)
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     rows_by_partition: dict[str, int] = field(default_factory=dict)  # loaded rows per day
 
@@ -98,7 +102,7 @@ class LoadResult:
 
     @property
     def is_conserved(self) -> bool:
-        return self.rows_read == self.rows_loaded + self.rows_quarantined
+        return self.rows_read == self.rows_loaded + self.rows_quarantined + self.rows_erased
 
     def merge(self, other: LoadResult) -> LoadResult:
         if (other.system, other.table) != (self.system, self.table):
@@ -113,6 +117,8 @@ class LoadResult:
             rows_read=self.rows_read + other.rows_read,
             rows_loaded=self.rows_loaded + other.rows_loaded,
             rows_quarantined=self.rows_quarantined + other.rows_quarantined,
+            rows_erased=self.rows_erased + other.rows_erased,
+            erased_by_partition={**self.erased_by_partition, **other.erased_by_partition},
             quarantine_reasons=dict(reasons.most_common()),
             rows_by_partition={**self.rows_by_partition, **other.rows_by_partition},
         )
@@ -126,6 +132,7 @@ class LoadResult:
         return (
             f"{self.key} {span}: {len(self.files)} files, {self.rows_read} rows read, "
             f"{self.rows_loaded} loaded, {self.rows_quarantined} quarantined"
+            + (f", {self.rows_erased} erased" if self.rows_erased else "")
             + (f" {self.quarantine_reasons}" if self.quarantine_reasons else "")
         )
 
@@ -510,6 +517,7 @@ def _load_batch(
     con.register("files", files)
     con.register("lines", lines)
     con.execute("create or replace temp table classified as " + _classify_sql(schema))
+    erased = _mark_erased(con, schema, raw_dir)
 
     table_dir = raw_table_dir(raw_dir, schema)
     q_dir = quarantine_table_dir(raw_dir, schema)
@@ -522,7 +530,7 @@ def _load_batch(
     try:
         for base, select in (
             (table_dir, _loaded_select(schema, "c.reason is null")),
-            (q_dir, _quarantine_select(schema, "c.reason is not null")),
+            (q_dir, _quarantine_select(schema, f"c.reason <> {_lit(ERASED_REASON)}")),
         ):
             base.mkdir(parents=True, exist_ok=True)
             if schema.daily:
@@ -545,13 +553,15 @@ def _load_batch(
 
         written_raw = _written_files(table_dir, stem, schema)
         written_q = _written_files(q_dir, stem, schema)
-        _check_conservation(con, schema, written_raw, written_q, expected)
+        _check_conservation(con, schema, written_raw, written_q, expected, erased)
 
         counts = con.execute(
             "select coalesce(reason, ''), count(*) from classified group by all"
         ).fetchall()
         for reason, n in sorted(counts, key=lambda r: -r[1]):
-            if reason:
+            if reason == ERASED_REASON:
+                result.rows_erased += n
+            elif reason:
                 result.quarantine_reasons[reason] = n
                 result.rows_quarantined += n
             else:
@@ -563,6 +573,15 @@ def _load_batch(
             ).fetchall()
             loaded_by_day = dict(per_day)
             result.rows_by_partition = {d: loaded_by_day.get(d, 0) for d in days or []}
+            erased_by_day = dict(
+                con.execute(
+                    "select f.partition_date, count(*) from classified c join files f "
+                    f"using (file_id) where c.reason = {_lit(ERASED_REASON)} group by all"
+                ).fetchall()
+            )
+            result.erased_by_partition = {
+                d: erased_by_day[d] for d in days or [] if d in erased_by_day
+            }
 
         for day in day_list:
             final = raw_partition_file(raw_dir, schema, day)
@@ -597,6 +616,34 @@ def _load_batch(
     return result
 
 
+def _mark_erased(con: duckdb.DuckDBPyConnection, schema: TableSchema, raw_dir: Path) -> dict:
+    """Mark lines carrying a tombstoned identifier (orchestration/erasure.py) as erased, whatever
+    their quarantine reason: an erased person's rows go neither to raw nor to quarantine, so
+    re-extracting old landing files never brings them back. Returns erased lines per file."""
+    from orchestration.erasure import load_key_tombstones, match_sql
+
+    condition = match_sql(schema.system, schema.table)
+    tombstones = load_key_tombstones(raw_dir) if condition else None
+    if tombstones is None:
+        return {}
+    salt, keys = tombstones
+    con.execute("set variable erasure_salt = ?", [salt])
+    con.register("erasure_keys", keys)
+    try:
+        con.execute(
+            f"update classified set reason = {_lit(ERASED_REASON)} "
+            f"where coalesce({condition}, false)"
+        )
+        return dict(
+            con.execute(
+                "select f.source_file, count(*) from classified c join files f using (file_id) "
+                f"where c.reason = {_lit(ERASED_REASON)} group by all"
+            ).fetchall()
+        )
+    finally:
+        con.unregister("erasure_keys")
+
+
 def _without_partition(select: str, schema: TableSchema) -> str:
     if not schema.daily:
         return select
@@ -624,10 +671,12 @@ def _check_conservation(
     written_raw: dict[str | None, Path],
     written_q: dict[str | None, Path],
     expected: dict[str, int],
+    erased: dict[str, int] | None = None,
 ) -> None:
-    """Lines read (counted from the bytes) = rows written + rows quarantined, file by file,
-    counted from the Parquet files just written, before any of them replaces a partition."""
-    written: Counter[str] = Counter()
+    """Lines read (counted from the bytes) = rows written + rows quarantined + rows erased,
+    file by file, counted from the Parquet files just written, before any of them replaces a
+    partition."""
+    written: Counter[str] = Counter(erased or {})
     for files, column in ((written_raw, "_source_file"), (written_q, "source_file")):
         if not files:
             continue
@@ -649,7 +698,7 @@ def _check_conservation(
         )
         raise ExtractionError(
             f"row conservation broken for {schema.key} (lines read != rows loaded + rows "
-            f"quarantined); nothing was replaced. {detail}"
+            f"quarantined + rows erased); nothing was replaced. {detail}"
         )
 
 
