@@ -63,6 +63,22 @@ class BuiltWarehouse:
     def raw_dir(self) -> Path:
         return self.data_dir / "raw"
 
+    def private_copy(self, folder: Path) -> dict:
+        """An environment for dbt runs that write: its own copy of the built warehouse and its
+        own dbt target, over the shared (read-only) raw zone, so a test that rebuilds or
+        re-tests models never changes what other tests read."""
+        import shutil
+
+        folder.mkdir(parents=True, exist_ok=True)
+        warehouse = folder / "warehouse.duckdb"
+        shutil.copyfile(self.warehouse, warehouse)
+        return {
+            **self.env,
+            "CLIENTBASE_WAREHOUSE": str(warehouse),
+            "DBT_TARGET_PATH": str(folder / "target"),
+            "DBT_LOG_PATH": str(folder / "logs"),
+        }
+
 
 @pytest.fixture(scope="session")
 def built_s(shared_s_landing: Path, tmp_path_factory: pytest.TempPathFactory) -> BuiltWarehouse:

@@ -1,7 +1,6 @@
 """End to end on the size-S demo: hygiene rules scored against the truth, rates enforced.
 
-Builds staging, identity and the hygiene models into a temporary warehouse as of the day after
-the demo's last day, then checks:
+Reads the session's real build of size S (as of the day after the demo's last day), then checks:
 - stale time zones against the generator's truth (precision >= 0.95, recall >= 0.9);
 - inactivity exactly as the configured rule says, recomputed here independently from the
   staged activity, and close to the truth (only activity no identifier ties to a customer,
@@ -12,7 +11,6 @@ the demo's last day, then checks:
 """
 
 import json
-import os
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -40,29 +38,6 @@ RATE_TESTS = [
 ]
 
 
-def _prepare_raw(landing: Path, raw: Path) -> None:
-    """The shared raw zone beside the landing folder when present (else extract), plus the
-    contact-point checks the hygiene source needs."""
-    shared_raw = landing.parent / "raw"
-    raw.mkdir(parents=True)
-    if shared_raw.is_dir():
-        for entry in shared_raw.iterdir():
-            if entry.name == "reference":
-                (raw / "reference").mkdir()
-                for table in entry.iterdir():
-                    if table.name != "contact_point_checks":
-                        os.symlink(table, raw / "reference" / table.name)
-            else:
-                os.symlink(entry, raw / entry.name)
-    else:
-        from orchestration.extraction.__main__ import extract_all
-
-        extract_all(landing, raw)
-    from orchestration.assets.contact_points import write_contact_point_checks
-
-    write_contact_point_checks(raw)
-
-
 def _dbt(env: dict, *args: str) -> subprocess.CompletedProcess:
     dbt = Path(sys.executable).with_name("dbt")
     command = [str(dbt), *args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(REPO_DIR)]
@@ -76,23 +51,14 @@ def _vars(as_of: str, **extra) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def hygiene_warehouse(shared_s_landing: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+def hygiene_warehouse(built_s, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The session's real build (extraction, staging, identity, hygiene as of the day after the
+    demo's last day), copied so that the rebuilds below touch nobody else's warehouse; the
+    hygiene models and their tests are built once more here for their run_results."""
     data = tmp_path_factory.mktemp("hygiene_s")
-    _prepare_raw(shared_s_landing, data / "raw")
-    manifest = json.loads((shared_s_landing / "_truth" / "manifest.json").read_text())
+    env = built_s.private_copy(data)
+    manifest = json.loads((built_s.truth_dir / "manifest.json").read_text())
     as_of = (date.fromisoformat(manifest["end_date"]) + timedelta(days=1)).isoformat()
-    env = {
-        **os.environ,
-        "CLIENTBASE_DATA_DIR": str(data),
-        "CLIENTBASE_WAREHOUSE": str(data / "warehouse.duckdb"),
-        "DBT_TARGET_PATH": str(data / "target"),
-        "DBT_LOG_PATH": str(data / "logs"),
-    }
-    seeds = _dbt(env, "seed")
-    assert seeds.returncode == 0, seeds.stdout[-4000:]
-    # upstream models without their tests (other areas test those), then ours with tests
-    upstream = _dbt(env, "run", "--select", "+tag:hygiene", "--exclude", "tag:hygiene")
-    assert upstream.returncode == 0, upstream.stdout[-6000:]
     build = _dbt(env, "build", "--select", "tag:hygiene", *_vars(as_of))
     assert build.returncode == 0, build.stdout[-6000:]
     return {
@@ -100,7 +66,7 @@ def hygiene_warehouse(shared_s_landing: Path, tmp_path_factory: pytest.TempPathF
         "data": data,
         "as_of": as_of,
         "warehouse": data / "warehouse.duckdb",
-        "truth": shared_s_landing / "_truth",
+        "truth": built_s.truth_dir,
         "run_results": data / "target" / "run_results.json",
         "build_output": build.stdout,
     }

@@ -1,7 +1,7 @@
 """End to end on the size-S demo: identity resolution scored against the generator's truth.
 
-Builds staging + identity with dbt into a temporary warehouse (twice, so the change ledger and
-graph health compare two builds) and scores the resolved records with
+Reads the session's real build, builds the identity models once more on a copy (so the change
+ledger and graph health compare two builds) and scores the resolved records with
 orchestration.identity_score.
 
 The issue's target (precision >= 0.995, recall >= 0.98 on M) is not reachable on this truth:
@@ -17,7 +17,6 @@ contact details). `python -m orchestration.identity_score` prints the figures fo
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -33,18 +32,6 @@ REPO_DIR = Path(__file__).resolve().parent.parent
 PROJECT_DIR = REPO_DIR / "dbt_project"
 
 
-def _prepare_raw(landing: Path, raw: Path) -> None:
-    """Extract the raw zone from the landing folder (seconds on S), so that raw and truth always
-    come from the same generator run, whatever happens to shared folders meanwhile."""
-    from orchestration.assets.contact_points import write_contact_point_checks
-    from orchestration.extraction.__main__ import extract_all
-
-    extract_all(landing, raw)
-    # dbt's on-run-start wants every raw source, including the contact-point library verdicts
-    # that an extraction-layer asset writes
-    write_contact_point_checks(raw)
-
-
 def _dbt(env: dict, *args: str) -> subprocess.CompletedProcess:
     dbt = Path(sys.executable).with_name("dbt")
     command = [str(dbt), *args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(REPO_DIR)]
@@ -54,27 +41,17 @@ def _dbt(env: dict, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def identity_warehouse(shared_s_landing: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+def identity_warehouse(built_s, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The session's real build of size S, copied, then the identity models built once more on
+    the same data: the second night must not change any customer id."""
     data = tmp_path_factory.mktemp("identity_s")
-    raw = data / "raw"
-    _prepare_raw(shared_s_landing, raw)
-    env = {
-        **os.environ,
-        "CLIENTBASE_DATA_DIR": str(data),
-        "CLIENTBASE_WAREHOUSE": str(data / "warehouse.duckdb"),
-        "DBT_TARGET_PATH": str(data / "target"),
-        "DBT_LOG_PATH": str(data / "logs"),
-    }
-    # cautious: other areas' tests on these models need their own (unselected) parents
-    selection = ["--indirect-selection", "cautious"]
-    first = _dbt(env, "build", "--select", "+tag:identity", *selection)
-    assert first.returncode == 0, f"first dbt build failed:\n{first.stdout[-6000:]}"
+    env = built_s.private_copy(data)
     second = _dbt(env, "build", "--select", "tag:identity", "--resource-type", "model")
     assert second.returncode == 0, f"second dbt build failed:\n{second.stdout[-6000:]}"
     return {
         "warehouse": data / "warehouse.duckdb",
-        "raw": raw,
-        "truth": shared_s_landing / "_truth",
+        "raw": built_s.raw_dir,
+        "truth": built_s.truth_dir,
     }
 
 
