@@ -230,6 +230,12 @@ def cmd_demo_cdnow(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _cmd_erase(args: argparse.Namespace) -> int:
+    from orchestration.erasure import main_erase
+
+    return main_erase(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     export_environment()
     argv = list(sys.argv[1:] if argv is None else argv)
