@@ -35,9 +35,19 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/sqlfluff lint dbt_project --processes 2
 
-## Lint, then the whole test suite (definitions, unit, end-to-end on generated size-S data).
+## Lint, then the whole default suite (definitions, unit, end-to-end on generated size-S data).
+## The browser and Spark lanes need extra software: `make test-browser`, `make test-spark`.
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not browser and not spark" -p no:cacheprovider
+
+test-browser: setup
+	$(BIN)/python -m pip install --quiet -e ".[dev,browser]"
+	$(BIN)/python -m pytest -m browser -p no:cacheprovider
+
+test-spark: setup
+	test -x .venv-spark/bin/python || $(PYTHON) -m venv .venv-spark
+	.venv-spark/bin/python -m pip install --quiet -e ".[dev,spark]"
+	CLIENTBASE_RUN_SPARK=1 .venv-spark/bin/python -m pytest -m spark -p no:cacheprovider
 
 ## Start the Dagster UI on the demo warehouse.
 dev: setup
