@@ -606,6 +606,9 @@ def section_marts(report: Report, ws: Workspace) -> None:
         return
     results = json.loads((ws.root / "target_marts" / "run_results.json").read_text())
     sql_seconds = sum(float(r["execution_time"]) for r in results["results"])
+    report.extra["marts: dbt model seconds"] = "\n".join(
+        f"{float(r['execution_time']):8.2f} s  {r['unique_id'].split('.')[-1]}"
+        for r in results["results"])
     pandas_dir = ws.root / "pandas_marts"
     pandas = run_measured(
         [sys.executable, str(BENCH_DIR / "pandas_marts.py"), str(ws.warehouse), as_of,
