@@ -1,0 +1,68 @@
+-- Consent as a time-versioned fact: one row per customer × channel × change of state
+-- (granted <-> withdrawn), valid from the change until the next one (valid_to null = the state
+-- at build time). Events that repeat the current state (a second unsubscribe) are not changes;
+-- at equal timestamps a withdrawal sorts after a grant, so an opt-out never loses a tie.
+
+with
+
+events as (
+    select * from {{ ref('int_consent_events_unioned') }}
+),
+
+ordered as (
+    select
+        events.*,
+        row_number() over (
+            partition by customer_id, channel
+            order by
+                changed_at,
+                case when consent_state = 'granted' then 0 else 1 end,
+                source_record_id
+        ) as event_sequence
+    from events
+),
+
+with_previous as (
+    select
+        ordered.*,
+        lag(consent_state) over (partition by customer_id, channel order by event_sequence) as previous_state
+    from ordered
+),
+
+changes as (
+    select *
+    from with_previous
+    where previous_state is null or previous_state <> consent_state
+),
+
+final as (
+    select
+        consent_event_id as consent_change_id,
+        customer_id,
+        channel,
+        consent_state,
+        change_kind,
+        change_source,
+        source_record_id,
+        changed_at as valid_from,
+        lead(changed_at) over (partition by customer_id, channel order by event_sequence) as valid_to,
+        case
+            when lead(changed_at) over (partition by customer_id, channel order by event_sequence) is null
+                then true
+            else false
+        end as is_current
+    from changes
+)
+
+select
+    consent_change_id,
+    customer_id,
+    channel,
+    consent_state,
+    change_kind,
+    change_source,
+    source_record_id,
+    valid_from,
+    valid_to,
+    is_current
+from final
