@@ -1,4 +1,4 @@
-"""The Dagster UI in a real browser: materialise the graph on the size-S raw zone, start the
+"""The Dagster UI in a real browser: serve the session's real build of size S with the
 webserver on loopback and drive Debian's headless Chromium with Playwright.
 
 Needs `apt-get install chromium` and the `browser` extra (`pip install -e ".[browser]"`; never
@@ -32,10 +32,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SHARED_S_RAW = Path(os.environ.get("CLIENTBASE_TEST_S_RAW", "/tmp/cb_shared/S/raw"))
-# Everything below the raw zone (copied in from the shared S set): the contact-point checks that
-# extraction derives from raw, the dbt build with its tests, CLV, serving, pictures and exports.
-SELECTION = "key:raw/reference/contact_point_checks or not group:extraction"
 EXPECTED_GROUPS = {"extraction", "staging", "identity", "sales", "serving", "exports"}
 if any((REPO / "dbt_project" / "models").glob("*/hygiene/*.sql")):
     EXPECTED_GROUPS.add("hygiene")
@@ -45,12 +41,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _run(cmd: list[str], env: dict, timeout: int) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False
-    )
 
 
 @pytest.fixture(scope="module")
@@ -63,44 +53,12 @@ def playwright_api():
 
 
 @pytest.fixture(scope="module")
-def webserver(playwright_api, tmp_path_factory):
-    """A DAGSTER_HOME where the graph has been materialised, and a webserver serving it."""
-    if not SHARED_S_RAW.is_dir():
-        pytest.skip(f"no size-S raw zone at {SHARED_S_RAW} (set CLIENTBASE_TEST_S_RAW)")
+def webserver(playwright_api, built_s, tmp_path_factory):
+    """The session's real build (a Dagster run of the nightly job over size S, in its own
+    DAGSTER_HOME) served by dagster-webserver on loopback."""
     root = tmp_path_factory.mktemp("ui")
-    data, home, target = root / "data", root / "dagster_home", root / "target"
-    shutil.copytree(SHARED_S_RAW, data / "raw")
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    env = {
-        **os.environ,
-        "CLIENTBASE_DATA_DIR": str(data),
-        "DAGSTER_HOME": str(home),
-        "DBT_TARGET_PATH": str(target),
-        "DBT_LOG_PATH": str(root / "logs"),
-        "CLIENTBASE_PII_SALT": "browser-test",
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("CLIENTBASE_WAREHOUSE", None)
+    env = {**built_s.env, "PYTHONUNBUFFERED": "1"}
     bin_dir = Path(sys.executable).parent
-    prepared = _run(
-        [sys.executable, "-c", "from orchestration.project import prepare_manifest as p; p()"],
-        env,
-        600,
-    )
-    assert prepared.returncode == 0, prepared.stderr[-3000:]
-    materialised = _run(
-        [str(bin_dir / "dagster"), "asset", "materialize", "-m", "orchestration.definitions",
-         "--select", SELECTION],
-        env,
-        1500,
-    )  # fmt: skip
-    ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "ui-materialise.log").write_text(materialised.stdout + materialised.stderr)
-    assert materialised.returncode == 0, (
-        "materialisation failed (see test-artifacts/ui-materialise.log): "
-        + materialised.stderr[-3000:]
-    )
     port = _free_port()
     log = (root / "webserver.log").open("w")
     server = subprocess.Popen(
