@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -179,23 +178,18 @@ def _start_reader(catalogue: Path, tmp_path: Path) -> tuple[subprocess.Popen, Pa
     return reader, stop_file, out
 
 
-SHARED_S_RAW = Path(os.environ.get("CLIENTBASE_TEST_S_RAW", "/tmp/cb_shared/S/raw"))
 REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.e2e
 @pytest.mark.slow
-def test_reader_during_a_real_dbt_build_and_publish(tmp_path, monkeypatch):
-    """The real thing: `dbt build` of the whole project on the size-S raw zone holds the
-    warehouse's write lock for minutes while a reader keeps querying the published night."""
-    if not SHARED_S_RAW.is_dir():
-        pytest.skip(f"no size-S raw zone at {SHARED_S_RAW} (set CLIENTBASE_TEST_S_RAW)")
-    from orchestration.assets.contact_points import write_contact_point_checks
-
+def test_reader_during_a_real_dbt_build_and_publish(built_s, tmp_path, monkeypatch):
+    """The real thing: `dbt build` of the whole project on the size-S raw zone (the session's
+    build's, read-only) holds a warehouse's write lock for minutes while a reader keeps
+    querying the published night."""
     monkeypatch.setenv("CLIENTBASE_PII_SALT", "test-salt")
     data = tmp_path / "data"
-    shutil.copytree(SHARED_S_RAW, data / "raw")
-    write_contact_point_checks(data / "raw")
+    data.mkdir()
     serving_dir = data / "serving"
     # Last night: whatever was published before (here a small fabricated warehouse).
     yesterday = tmp_path / "yesterday.duckdb"
@@ -204,11 +198,11 @@ def test_reader_during_a_real_dbt_build_and_publish(tmp_path, monkeypatch):
     reader, stop_file, out = _start_reader(serving_dir / serving.CATALOGUE_NAME, tmp_path)
     env = {
         **os.environ,
-        "CLIENTBASE_DATA_DIR": str(data),
+        "CLIENTBASE_DATA_DIR": str(built_s.data_dir),
+        "CLIENTBASE_WAREHOUSE": str(data / "warehouse.duckdb"),
         "DBT_TARGET_PATH": str(tmp_path / "target"),
         "DBT_LOG_PATH": str(tmp_path / "logs"),
     }
-    env.pop("CLIENTBASE_WAREHOUSE", None)
     try:
         build = subprocess.run(
             [str(Path(sys.executable).parent / "dbt"), "build", "--profiles-dir", str(REPO)],
