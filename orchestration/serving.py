@@ -71,6 +71,13 @@ _SNIFF_SHARE = 0.1
 _BUILD_ID = re.compile(r"^\d{8}T\d{12}Z-[0-9a-f]{6}$")
 
 
+def _fault_point(name: str) -> None:
+    """Test hook: die like `kill -9` at a named point of a publish when CLIENTBASE_FAULT_POINT
+    names it (tests/test_publish_faults.py); a no-op otherwise."""
+    if os.environ.get("CLIENTBASE_FAULT_POINT") == name:
+        os._exit(137)
+
+
 class PublishRefused(RuntimeError):
     """Publishing was refused; ``reasons`` lists why (e.g. the failed blocking checks)."""
 
@@ -488,17 +495,21 @@ def publish(
             mart_snapshots = _write_snapshot(
                 warehouse_path, temp_dir, salt=salt, serve_pii=serve_pii, marts=marts
             )
+            _fault_point("publish:snapshot_written")
             os.rename(temp_dir, snapshot_dir)
+            _fault_point("publish:snapshot_renamed")
             # The views bind to the Parquet files' final paths, so the catalogue comes second.
             _write_catalogue(
                 temp_catalogue, snapshot_dir, build_id, mart_snapshots, serve_pii, warehouse_path
             )
             os.replace(temp_catalogue, catalogue_path)
+            _fault_point("publish:catalogue_written")
         except BaseException:
             shutil.rmtree(temp_dir, ignore_errors=True)
             shutil.rmtree(snapshot_dir, ignore_errors=True)
             raise
         _switch(serving_dir, catalogue_path)
+        _fault_point("publish:switched")
         # For tools that cannot follow symlinks (and for people): which night is being served.
         pointer = serving_dir / f".current.json.{os.getpid()}"
         pointer.write_text(

@@ -71,6 +71,13 @@ _CSV_FIELD = r',("(?:[^"]|"")*"|[^,"]*)'
 _CSV_LINE = r'(?:"(?:[^"]|"")*"|[^,"]*)(?:,(?:"(?:[^"]|"")*"|[^,"]*))*'
 
 
+def _fault_point(name: str) -> None:
+    """Test hook: die like `kill -9` at a named point of a load when CLIENTBASE_FAULT_POINT names
+    it (tests/test_landing_faults.py); a no-op otherwise."""
+    if os.environ.get("CLIENTBASE_FAULT_POINT") == name:
+        os._exit(137)
+
+
 class ExtractionError(RuntimeError):
     """A load could not be completed (row conservation broken, unreadable folder...)."""
 
@@ -583,10 +590,12 @@ def _load_batch(
                 d: erased_by_day[d] for d in days or [] if d in erased_by_day
             }
 
+        _fault_point("extract:written")
         for day in day_list:
             final = raw_partition_file(raw_dir, schema, day)
             if day in written_raw:
                 os.replace(written_raw.pop(day), final)
+                _fault_point("extract:first_partition_replaced")
             else:
                 final.parent.mkdir(parents=True, exist_ok=True)
                 staged = final.parent / f"{stem}_0.{TMP_EXTENSION}"
