@@ -21,6 +21,7 @@ $(BIN)/.installed: pyproject.toml
 
 setup: $(BIN)/.installed
 	@mkdir -p $(DAGSTER_HOME)
+	@test -f $(DAGSTER_HOME)/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > $(DAGSTER_HOME)/dagster.yaml
 
 ## Generate the demo retailer (size M, ~50k people), run extraction -> dbt build -> checks ->
 ## publish, and print a summary.
