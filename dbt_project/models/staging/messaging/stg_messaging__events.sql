@@ -22,11 +22,22 @@ typed as (
     from source
 ),
 
+addresses as (
+    -- an address receives many events: the regex normalisation runs once per distinct
+    -- address, not once per event (on size M ~10x fewer evaluations)
+    select distinct
+        channel,
+        address_raw
+    from typed
+    where address_raw is not null
+),
+
 addressed as (
     -- the address column means something different per channel; each reading goes to its own
     -- column so that identity can treat it as the identifier type it is
     select
-        *,
+        channel,
+        address_raw,
         case when channel = 'email' then {{ clientbase.normalise_email('address_raw') }} end
             as email_normalised,
         case
@@ -38,10 +49,10 @@ addressed as (
         case
             when channel = 'telegram' then {{ clientbase.normalise_telegram_id('address_raw') }}
         end as telegram_id
-    from typed
+    from addresses
 ),
 
-validated as (
+addresses_validated as (
     select
         *,
         case
@@ -51,6 +62,25 @@ validated as (
             when channel = 'telegram' then telegram_id is not null
         end as is_address_valid
     from addressed
+),
+
+validated as (
+    -- a blank address finds no row: its readings are null and it is valid for no channel
+    select
+        typed.*,
+        addresses_validated.email_normalised,
+        addresses_validated.phone,
+        addresses_validated.telegram_id,
+        case
+            when addresses_validated.address_raw is not null
+                then addresses_validated.is_address_valid
+            when typed.channel in ('email', 'sms', 'whatsapp', 'telegram') then false
+        end as is_address_valid
+    from typed
+    left join addresses_validated
+        on
+            typed.channel = addresses_validated.channel
+            and typed.address_raw = addresses_validated.address_raw
 ),
 
 ranked as (
