@@ -11,7 +11,7 @@ events as (
 
 ordered as (
     select
-        events.*,
+        *,
         row_number() over (
             partition by customer_id, channel
             order by
@@ -24,7 +24,7 @@ ordered as (
 
 with_previous as (
     select
-        ordered.*,
+        *,
         lag(consent_state) over (partition by customer_id, channel order by event_sequence) as previous_state
     from ordered
 ),
@@ -46,11 +46,7 @@ final as (
         source_record_id,
         changed_at as valid_from,
         lead(changed_at) over (partition by customer_id, channel order by event_sequence) as valid_to,
-        case
-            when lead(changed_at) over (partition by customer_id, channel order by event_sequence) is null
-                then true
-            else false
-        end as is_current
+        lead(changed_at) over (partition by customer_id, channel order by event_sequence) is null as is_current
     from changes
 )
 
