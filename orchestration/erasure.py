@@ -244,7 +244,14 @@ def resolve(con: duckdb.DuckDBPyConnection, lookup_type: str, value: str) -> Era
     """Every identifier and record of the customer(s) the lookup value resolves to."""
     found = ErasureSet()
     if lookup_type == "customer_id":
-        customers = [value.strip()]
+        customers = [
+            r[0]
+            for r in con.execute(
+                "select distinct customer_id from intermediate.int_identifiers_resolved "
+                "where customer_id = ?",
+                [value.strip()],
+            ).fetchall()
+        ]
     else:
         id_type = LOOKUP_TYPES[lookup_type]
         found.keys.add((id_type, value))

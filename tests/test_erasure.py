@@ -227,3 +227,78 @@ def test_prove_cli_by_identifier(erased, capsys):
     out = capsys.readouterr().out
     assert "gone from raw, warehouse, serving and exports" in out
     assert "the person was in" in out
+
+
+@pytest.fixture
+def tiny(tmp_path, monkeypatch):
+    """A hand-made data folder: identity tables, one mart, one raw partition, one export."""
+    data = tmp_path / "data"
+    monkeypatch.setenv("CLIENTBASE_DATA_DIR", str(data))
+    monkeypatch.setenv("CLIENTBASE_WAREHOUSE", str(data / "warehouse.duckdb"))
+    monkeypatch.setenv("CLIENTBASE_PII_SALT", "pepper")
+    for key in ("CLIENTBASE_LANDING_DIR", "CLIENTBASE_FAULT_POINT"):
+        monkeypatch.delenv(key, raising=False)
+    (data / "raw" / "crm" / "contacts" / "partition_date=2024-01-01").mkdir(parents=True)
+    (data / "exports").mkdir()
+    con = duckdb.connect(str(data / "warehouse.duckdb"))
+    con.execute("create schema intermediate")
+    con.execute("create schema marts")
+    con.execute(
+        "create table intermediate.int_identifiers_resolved as select * from (values "
+        "('email', 'anna@example.com', 'email:anna@example.com', 'c1'), "
+        "('crm_contact_id', '101', 'crm_contact_id:101', 'c1'), "
+        "('email', 'ivan@example.com', 'email:ivan@example.com', 'c2')) "
+        "t(identifier_type, identifier_value, identifier, customer_id)"
+    )
+    con.execute(
+        "create table intermediate.int_source_records_resolved as select * from (values "
+        "('crm_contact', '101', 'crm_contact:101', 'c1')) "
+        "t(record_type, record_id, source_record_id, customer_id)"
+    )
+    con.execute(
+        "create table marts.dim_customers as select * from (values "
+        "('c1', 'anna@example.com'), ('c2', 'ivan@example.com')) t(customer_id, email)"
+    )
+    con.execute(
+        "copy (select * from (values ('101', ' Anna@Example.com'), ('102', 'ivan@example.com')) "
+        "t(contact_id, email)) to "
+        f"'{data}/raw/crm/contacts/partition_date=2024-01-01/part-0.parquet' (format parquet)"
+    )
+    con.close()
+    (data / "exports" / "a-email-20240101.csv").write_text(
+        "Email Address,Send Hour Local\nanna@example.com,10\nivan@example.com,11\n"
+    )
+    return data
+
+
+def test_hostile_values_are_bound_not_interpolated(tiny):
+    hostile = "x'); delete from marts.dim_customers; --"
+    result = erasure.erase("email", hostile, republish=False)
+    assert result.customers == 0 and result.before == {}
+    con = duckdb.connect(str(tiny / "warehouse.duckdb"), read_only=True)
+    assert con.execute("select count(*) from marts.dim_customers").fetchone()[0] == 2
+    con.close()
+    with pytest.raises(ValueError):
+        erasure.erase("customer_id", "c1' or '1'='1", republish=False)
+    with pytest.raises(ValueError):
+        erasure.erase("email", "   ", republish=False)
+
+
+def test_erasing_a_hand_made_customer_removes_only_them(tiny):
+    result = erasure.erase("customer_id", "c1", republish=False)
+    assert result.is_gone
+    assert result.before == {
+        "raw/crm/contacts": 1,
+        "warehouse/intermediate.int_identifiers_resolved": 2,
+        "warehouse/intermediate.int_source_records_resolved": 1,
+        "warehouse/marts.dim_customers": 1,
+        "exports/a-email-20240101.csv": 1,
+    }
+    con = duckdb.connect(str(tiny / "warehouse.duckdb"), read_only=True)
+    assert con.execute("select customer_id from marts.dim_customers").fetchall() == [("c2",)]
+    con.close()
+    assert "ivan@example.com" in (tiny / "exports" / "a-email-20240101.csv").read_text()
+    assert "anna" not in (tiny / "exports" / "a-email-20240101.csv").read_text()
+    raw = tiny / "raw" / "crm" / "contacts" / "partition_date=2024-01-01" / "part-0.parquet"
+    assert duckdb.sql(f"select contact_id from read_parquet('{raw}')").fetchall() == [("102",)]
+    assert erasure.requests_for(tiny, "email", "ANNA@example.com ") == [result.request_id]
