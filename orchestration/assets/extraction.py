@@ -72,6 +72,7 @@ def _metadata(result: LoadResult) -> dict[str, object]:
         "rows_read": result.rows_read,
         "rows_loaded": result.rows_loaded,
         "rows_quarantined": result.rows_quarantined,
+        "rows_erased": result.rows_erased,  # tombstoned people (orchestration/erasure.py)
         "quarantine_share": float(result.quarantine_share),
         "quarantine_reasons": dg.MetadataValue.json(result.quarantine_reasons),
         "dagster/row_count": result.rows_loaded,
