@@ -53,7 +53,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
 TRACKED_DAYS = 7
 
 
-def run_build(first_day: str, last_day: str, as_of: str | None = None) -> bool:
+def run_build(
+    first_day: str, last_day: str, as_of: str | None = None, dbt_vars: dict | None = None
+) -> bool:
     """Load [first_day, last_day] and materialise the whole asset graph: extraction, dbt build
     with its tests, asset checks and everything downstream (CLV, publish, exports, reports).
     Runs in the Dagster instance of DAGSTER_HOME, so the UI shows it."""
@@ -97,7 +99,14 @@ def run_build(first_day: str, last_day: str, as_of: str | None = None) -> bool:
             ASSET_PARTITION_RANGE_END_TAG: last_day,
             AS_OF_DATE_TAG: as_of,
         },
-        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        run_config={
+            "loggers": {"console": {"config": {"log_level": "INFO"}}},
+            **(
+                {"ops": {"clientbase_dbt_assets": {"config": {"vars_json": json.dumps(dbt_vars)}}}}
+                if dbt_vars
+                else {}
+            ),
+        },
         raise_on_error=False,
     )
     checks = result.get_asset_check_evaluations()
@@ -209,6 +218,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+# CDNOW (1997-98) has no e-mails, phones or consents and its buyers lapsed decades ago: its
+# contact base is, truthfully, all inactive and unsendable. The hygiene rates still run and
+# warn; they only stop blocking, since the sales marts are what this data set is for.
+CDNOW_HYGIENE_THRESHOLDS = {
+    name: {"warn": 0.0, "error": 1.0}
+    for name in (
+        "stale_time_zone_share",
+        "inactive_share",
+        "never_active_share",
+        "undeliverable_email_share",
+        "hard_bounce_email_share",
+        "duplicate_share",
+        "not_sendable_share",
+    )
+}
+
+
 def cmd_demo_cdnow(args: argparse.Namespace) -> int:
     """CDNOW gets a data folder of its own (default data/cdnow) so the synthetic demo stays."""
     import os
@@ -224,7 +250,7 @@ def cmd_demo_cdnow(args: argparse.Namespace) -> int:
     counts = write_cdnow_landing(settings.landing_dir, force=True)
     print(f"CDNOW landing files in {settings.landing_dir}: {counts}")
     first, last = _landing_window(settings.landing_dir)
-    ok = run_build(first, last)
+    ok = run_build(first, last, dbt_vars={"hygiene_thresholds": CDNOW_HYGIENE_THRESHOLDS})
     print_summary()
     print(f"To browse it: CLIENTBASE_DATA_DIR={settings.data_dir} make dev")
     return 0 if ok else 1

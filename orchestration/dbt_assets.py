@@ -25,6 +25,9 @@ class DbtBuildConfig(dg.Config):
     """Run configuration of the dbt build (all optional)."""
 
     as_of_date: str | None = None  # YYYY-MM-DD the marts are computed as of
+    # Further dbt vars for this run only, as JSON (e.g. a data set's own hygiene thresholds);
+    # the project's defaults stay in dbt_project.yml.
+    vars_json: str | None = None
 
 
 def as_of_date_for_run(config_value: str | None, tags: dict[str, str]) -> str | None:
@@ -52,8 +55,11 @@ def clientbase_dbt_assets(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig
 ):
     args = ["build"]
+    dbt_vars = json.loads(config.vars_json) if config.vars_json else {}
     as_of = as_of_date_for_run(config.as_of_date, dict(context.run.tags))
     if as_of:
-        args += ["--vars", json.dumps({"as_of_date": as_of})]
+        dbt_vars["as_of_date"] = as_of
         context.log.info(f"dbt build as of {as_of}")
+    if dbt_vars:
+        args += ["--vars", json.dumps(dbt_vars)]
     yield from dbt.cli(args, context=context).stream()
