@@ -59,8 +59,10 @@ test-spark: setup
 dev: setup
 	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 
+## Benchmarks (not a test): figures as ratios against references measured in the same run.
 benchmark: setup
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	$(BIN)/python benchmarks/run.py --size $(SIZE)
 
 clean:
 	rm -rf data/landing data/raw data/warehouse.duckdb data/serving data/exports data/reports \
