@@ -143,7 +143,10 @@ def _write_project(root: Path) -> None:
     os.symlink(PROJECT_DIR / "macros", root / "macros")
     for layer in ("intermediate", "marts"):
         shutil.copytree(
-            PROJECT_DIR / "models" / layer / "identity", root / "models" / layer / "identity"
+            PROJECT_DIR / "models" / layer / "identity",
+            root / "models" / layer / "identity",
+            # consent history reads messaging and surveys too, which this fixture does not have
+            ignore=shutil.ignore_patterns("customer_consent_history.*"),
         )
     (root / "seeds").mkdir()
     for seed in PROJECT_DIR.joinpath("seeds").glob("identity_*"):
