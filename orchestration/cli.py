@@ -14,10 +14,9 @@ from orchestration.config import export_environment, get_settings
 
 def _landing_window(landing_dir: Path) -> tuple[str, str]:
     """First and last day folder found in the landing zone (any daily system)."""
-    from orchestration.extraction.loader import discover_days
-    from orchestration.extraction.schemas import DAILY_SYSTEMS
+    from orchestration.extraction.loader import landing_window_days
 
-    days = sorted({d for system in DAILY_SYSTEMS for d in discover_days(landing_dir, system)})
+    days = landing_window_days(landing_dir)
     if not days:
         raise SystemExit(
             f"No landing day folders under {landing_dir}. Generate demo data "
@@ -66,12 +65,13 @@ def run_build(
     )
 
     from orchestration.extraction.__main__ import extract_all
+    from orchestration.extraction.loader import every_day
     from orchestration.project import prepare_manifest
 
     settings = get_settings()
     last = date.fromisoformat(last_day)
     tracked_first = max(date.fromisoformat(first_day), last - timedelta(days=TRACKED_DAYS - 1))
-    history = _days(date.fromisoformat(first_day), tracked_first - timedelta(days=1))
+    history = [d for d in every_day(first_day, last_day) if date.fromisoformat(d) < tracked_first]
     if history:
         started = time.monotonic()
         results = extract_all(settings.landing_dir, settings.raw_dir, days=history)
@@ -121,10 +121,6 @@ def run_build(
             f"{check.check_name}"
         )
     return result.success
-
-
-def _days(first: date, last: date) -> list[str]:
-    return [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
 
 
 def cmd_build(args: argparse.Namespace) -> int:

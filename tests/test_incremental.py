@@ -32,8 +32,15 @@ LEDGERS = {
     "hygiene_daily": ("build_date", {"built_at"}),
     "identity_graph_health": (
         "built_at",
-        {"build_id", "built_at", "merge_count", "split_count", "id_changed_count",
-         "previous_customer_count", "customer_count_change_share"},
+        {
+            "build_id",
+            "built_at",
+            "merge_count",
+            "split_count",
+            "id_changed_count",
+            "previous_customer_count",
+            "customer_count_change_share",
+        },
     ),
 }
 # What changed between builds: empty by definition after a first (full) build.
@@ -43,13 +50,15 @@ BUILD_COLUMNS = {"build_id", "built_at"}
 
 def _env(root: Path, landing: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "CLIENTBASE_DATA_DIR": str(root / "data"),
-        "CLIENTBASE_LANDING_DIR": str(landing),
-        # one target folder for all builds: same vars → dbt's partial parsing is reused
-        "DBT_TARGET_PATH": str(root.parent / "target"),
-        "DBT_LOG_PATH": str(root.parent / "logs"),
-    })
+    env.update(
+        {
+            "CLIENTBASE_DATA_DIR": str(root / "data"),
+            "CLIENTBASE_LANDING_DIR": str(landing),
+            # one target folder for all builds: same vars → dbt's partial parsing is reused
+            "DBT_TARGET_PATH": str(root.parent / "target"),
+            "DBT_LOG_PATH": str(root.parent / "logs"),
+        }
+    )
     return env
 
 
@@ -65,24 +74,33 @@ def _night(root: Path, landing: Path, days: list[str]) -> None:
     as_of = (date.fromisoformat(days[-1]) + timedelta(days=1)).isoformat()
     dbt = Path(sys.executable).with_name("dbt")
     command = [
-        str(dbt), "build", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-        str(REPO_DIR), "--exclude", "resource_type:test", "resource_type:unit_test",
-        "--vars", json.dumps({"as_of_date": as_of}),
+        str(dbt),
+        "build",
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(REPO_DIR),
+        "--exclude",
+        "resource_type:test",
+        "resource_type:unit_test",
+        "--vars",
+        json.dumps({"as_of_date": as_of}),
     ]
     result = subprocess.run(
-        command, env=_env(root, landing), capture_output=True, text=True, timeout=900,
+        command,
+        env=_env(root, landing),
+        capture_output=True,
+        text=True,
+        timeout=900,
         check=False,
     )
     assert result.returncode == 0, f"dbt build as of {as_of} failed:\n{result.stdout[-4000:]}"
 
 
 def _days(landing: Path) -> list[str]:
-    from orchestration.extraction.loader import discover_days
-    from orchestration.extraction.schemas import DAILY_SYSTEMS
+    from orchestration.extraction.loader import landing_window_days
 
-    found = sorted({d for s in DAILY_SYSTEMS for d in discover_days(landing, s)})
-    first, last = date.fromisoformat(found[0]), date.fromisoformat(found[-1])
-    return [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
+    return landing_window_days(landing)
 
 
 @pytest.fixture(scope="module")
@@ -152,8 +170,10 @@ def test_every_mart_row_for_row(warehouses: dict) -> None:
         compared += 1
         if counts[2] or counts[3] or counts[0] != counts[1]:
             differences[table] = {
-                "nightly_rows": counts[0], "rebuilt_rows": counts[1],
-                "only_nightly": counts[2], "only_rebuilt": counts[3],
+                "nightly_rows": counts[0],
+                "rebuilt_rows": counts[1],
+                "only_nightly": counts[2],
+                "only_rebuilt": counts[3],
             }
     assert compared >= 10
     assert not differences, differences

@@ -806,8 +806,7 @@ def extract_all(
     partition file for every day of the window (empty where it exported nothing)."""
     systems = systems or list(SYSTEMS)
     if days is None:
-        found = sorted({d for s in DAILY_SYSTEMS for d in discover_days(landing_dir, s)})
-        days = _every_day(found[0], found[-1]) if found else []
+        days = landing_window_days(landing_dir)
     loaded_at = datetime.now(UTC)
 
     def one(system: str) -> list[LoadResult]:
@@ -820,6 +819,14 @@ def extract_all(
         return [r for batch in pool.map(one, systems) for r in batch]
 
 
-def _every_day(first: str, last: str) -> list[str]:
+def landing_window_days(landing_dir: Path) -> list[str]:
+    """Every day from the first to the last day folder any daily system has in the landing
+    zone (days in between where nothing was exported included); empty when there is none."""
+    found = sorted({d for s in DAILY_SYSTEMS for d in discover_days(Path(landing_dir), s)})
+    return every_day(found[0], found[-1]) if found else []
+
+
+def every_day(first: str, last: str) -> list[str]:
+    """The ISO days from `first` to `last`, both included."""
     start, end = date.fromisoformat(first), date.fromisoformat(last)
     return [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
