@@ -7,6 +7,8 @@ import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, PARTITION_NAME_TAG
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from orchestration import locks
+from orchestration.config import get_settings
 from orchestration.project import dbt_project
 from orchestration.translator import ClientbaseTranslator
 
@@ -62,4 +64,6 @@ def clientbase_dbt_assets(
         context.log.info(f"dbt build as of {as_of}")
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
-    yield from dbt.cli(args, context=context).stream()
+    # dbt reads the raw zone and rewrites the warehouse: no erasure in between (locks.py)
+    with locks.build_step(get_settings().data_dir, "dbt build"):
+        yield from dbt.cli(args, context=context).stream()

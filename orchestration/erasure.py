@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,6 +37,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from orchestration import locks
 from orchestration.config import get_settings
 
 log = logging.getLogger(__name__)
@@ -503,11 +505,18 @@ class ErasureResult:
 
 
 def erase(lookup_type: str, value: str, *, republish: bool = True) -> ErasureResult:
-    """Tombstone the customer the value resolves to and scrub every copy (see module doc)."""
+    """Tombstone the customer the value resolves to and scrub every copy (see module doc).
+    Refused (locks.DataFolderBusy, nothing changed) while a build step writes the data folder:
+    a step that read the data before the tombstones existed could write the person back."""
     if lookup_type not in (*LOOKUP_TYPES, "customer_id"):
         raise ValueError(f"cannot erase by {lookup_type!r}")
     if not value or not value.strip():
         raise ValueError("an erasure request needs a non-empty value")
+    with locks.exclusive(get_settings().data_dir, "erasure"):
+        return _erase(lookup_type, value, republish=republish)
+
+
+def _erase(lookup_type: str, value: str, *, republish: bool) -> ErasureResult:
     settings = get_settings()
     data_dir = settings.data_dir
     salt = _salt(data_dir)
@@ -691,7 +700,11 @@ def main_erase(args) -> int:
     if len(lookups) != 1:
         print("give exactly one of --email, --phone, --card, --customer-id")
         return 2
-    result = erase(*lookups[0], republish=not args.no_republish)
+    try:
+        result = erase(*lookups[0], republish=not args.no_republish)
+    except locks.DataFolderBusy as busy:
+        print(busy, file=sys.stderr)
+        return 3
     print(
         f"erasure request {result.request_id}: {result.customers} customer(s); removed from "
         f"{len(result.before)} places ({sum(result.before.values())} rows); "

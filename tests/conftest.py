@@ -55,6 +55,11 @@ class BuiltWarehouse:
     env: dict
     output: str
 
+    @staticmethod
+    def build(env: dict) -> subprocess.CompletedProcess:
+        """Another `clientbase build`, e.g. over a private copy of this one's data folder."""
+        return clientbase_build(env)
+
     @property
     def truth_dir(self) -> Path:
         return self.landing_dir / "_truth"
@@ -80,6 +85,19 @@ class BuiltWarehouse:
         }
 
 
+def clientbase_build(env: dict) -> subprocess.CompletedProcess:
+    """`clientbase build` in a subprocess with the given environment (its output captured)."""
+    return subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "build"],
+        env=env,
+        cwd=REPO_DIR,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+
+
 @pytest.fixture(scope="session")
 def built_s(shared_s_landing: Path, tmp_path_factory: pytest.TempPathFactory) -> BuiltWarehouse:
     """Run the real build once per session, in a subprocess with its own data folder, dbt
@@ -99,15 +117,7 @@ def built_s(shared_s_landing: Path, tmp_path_factory: pytest.TempPathFactory) ->
     }
     (root / "dagster_home").mkdir()
     (root / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    completed = subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "build"],
-        env=env,
-        cwd=REPO_DIR,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
-    )
+    completed = clientbase_build(env)
     (root / "build.log").write_text(completed.stdout + completed.stderr)
     assert completed.returncode == 0, (
         f"clientbase build failed (log: {root / 'build.log'}):\n{completed.stdout[-5000:]}\n"

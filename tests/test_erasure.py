@@ -302,3 +302,56 @@ def test_erasing_a_hand_made_customer_removes_only_them(tiny):
     raw = tiny / "raw" / "crm" / "contacts" / "partition_date=2024-01-01" / "part-0.parquet"
     assert duckdb.sql(f"select contact_id from read_parquet('{raw}')").fetchall() == [("102",)]
     assert erasure.requests_for(tiny, "email", "ANNA@example.com ") == [result.request_id]
+
+
+def test_erase_is_refused_while_a_build_step_writes_and_runs_after_it(tiny):
+    """A build step (another process, as the Dagster step would be) holds the data folder:
+    the erasure is refused with a clear message and changes nothing; once the step ends (here
+    by kill -9, which must not leave a stale lock) the same erasure goes through."""
+    import signal
+    import sys
+    import time
+
+    from orchestration import locks
+
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from orchestration import locks\n"
+            f"with locks.build_step(Path({str(tiny)!r}), 'dbt build'):\n"
+            "    print('holding', flush=True); time.sleep(600)",
+        ],
+        cwd=REPO_DIR,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        with pytest.raises(locks.DataFolderBusy, match="a build is writing"):
+            erasure.erase("customer_id", "c1", republish=False)
+        assert not (tiny / "erasure" / "tombstones.csv").exists(), "a refused erasure wrote"
+        con = duckdb.connect(str(tiny / "warehouse.duckdb"), read_only=True)
+        assert con.execute("select count(*) from marts.dim_customers").fetchone()[0] == 2
+        con.close()
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    time.sleep(0.1)
+    assert erasure.erase("customer_id", "c1", republish=False).is_gone
+
+
+def test_a_build_step_waits_for_a_running_erasure(tiny):
+    from orchestration import locks
+
+    with (
+        locks.exclusive(tiny, "erasure"),
+        pytest.raises(locks.DataFolderBusy, match="held by erasure"),
+        locks.build_step(tiny, "dbt build", wait_seconds=0.6),
+    ):
+        pass
+    with (
+        locks.build_step(tiny, "dbt build", wait_seconds=0.6),
+        locks.build_step(tiny, "extraction of crm", wait_seconds=0.6),
+    ):
+        pass  # build steps share the folder

@@ -9,6 +9,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from orchestration import locks
 from orchestration.config import get_settings
 
 FCT_ORDERS_KEY = dg.AssetKey(["marts", "fct_orders"])  # the translator keeps <schema>/<model>
@@ -240,15 +241,17 @@ def customer_clv(context: dg.AssetExecutionContext, config: ClvConfig) -> dg.Mat
 
     as_of_text = as_of_date_for_run(config.as_of_date, dict(context.run.tags))
     as_of = date.fromisoformat(as_of_text) if as_of_text else date.today()
-    warehouse = get_settings().warehouse_path
-    transactions = purchase_transactions(warehouse, as_of)
-    result = compute_clv(
-        transactions,
-        as_of,
-        penalizer=config.penalizer_coef,
-        discount_rate_monthly=config.discount_rate_monthly,
-    )
-    write_customer_clv(warehouse, result.customers)
+    settings = get_settings()
+    warehouse = settings.warehouse_path
+    with locks.build_step(settings.data_dir, "customer CLV"):
+        transactions = purchase_transactions(warehouse, as_of)
+        result = compute_clv(
+            transactions,
+            as_of,
+            penalizer=config.penalizer_coef,
+            discount_rate_monthly=config.discount_rate_monthly,
+        )
+        write_customer_clv(warehouse, result.customers)
     context.log.info(
         f"CLV as of {as_of}: BG/NBD {result.metadata['bgnbd_params']}, "
         f"misfit {result.metadata['repeat_histogram_misfit_share']:.3f}"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration import exports, serving
+from orchestration import exports, locks, serving
 from orchestration.assets.clv import CUSTOMER_CLV_KEY
 from orchestration.config import DBT_PROJECT_DIR, get_settings
 from orchestration.dbt_assets import clientbase_dbt_assets
@@ -103,7 +103,8 @@ def serving_catalogue(context: dg.AssetExecutionContext) -> dg.MaterializeResult
         )
     try:
         # The gate already ran above (with this run's own dbt results); don't run it twice.
-        result = serving.publish()
+        with locks.build_step(get_settings().data_dir, "serving publish"):
+            result = serving.publish()
     except serving.PublishRefused as refused:
         raise _refusal(refused, "Publishing") from None
     metadata = result.as_metadata()
@@ -143,12 +144,13 @@ def serving_catalogue(context: dg.AssetExecutionContext) -> dg.MaterializeResult
 def audience_exports(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     specs = exports.load_audiences()
     results, problems = [], []
-    for spec in specs:
-        try:
-            results.append((spec, exports.export_audience(spec)))
-        except (exports.ExportError, exports.FilterError) as error:
-            problems.append(f"{spec.name}: {error}")
-            context.log.error(f"audience {spec.name} not exported: {error}")
+    with locks.build_step(get_settings().data_dir, "audience exports"):
+        for spec in specs:
+            try:
+                results.append((spec, exports.export_audience(spec)))
+            except (exports.ExportError, exports.FilterError) as error:
+                problems.append(f"{spec.name}: {error}")
+                context.log.error(f"audience {spec.name} not exported: {error}")
     table = "| audience | channel | rows | file | excluded |\n|---|---|---|---|---|\n" + "\n".join(
         f"| {spec.name} | {spec.channel} | {r.rows} | `{r.path.name}` | "
         f"{', '.join(f'{k}: {v}' for k, v in r.excluded.items()) or '-'} |"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import fcntl
 import logging
 import os
 import shutil
@@ -26,6 +27,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -35,6 +37,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from orchestration import locks
 from orchestration.extraction.schemas import (
     DAILY_SYSTEMS,
     DATE_FORMATS,
@@ -747,6 +750,36 @@ def load_table(
     schema = get_table(system, table)
     landing_dir, raw_dir = Path(landing_dir).resolve(), Path(raw_dir).resolve()
     loaded_at = loaded_at or datetime.now(UTC)
+    with _table_load_lock(raw_dir, schema):
+        return _load_table(schema, landing_dir, raw_dir, days, loaded_at, batch_bytes)
+
+
+@contextmanager
+def _table_load_lock(raw_dir: Path, schema: TableSchema):
+    """One load per raw table at a time. Whoever holds it may sweep temporary files: they can
+    only be debris of a load that died (killed mid-write), never of a live one."""
+    table_dir = raw_table_dir(raw_dir, schema)
+    table_dir.mkdir(parents=True, exist_ok=True)
+    with open(table_dir / ".load.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        swept = 0
+        for base in (table_dir, quarantine_table_dir(raw_dir, schema)):
+            for debris in [*base.glob(f"*/tmp_*.{TMP_EXTENSION}"), *base.glob("tmp_*")]:
+                debris.unlink(missing_ok=True)
+                swept += 1
+        if swept:
+            log.warning("%s: removed %d temporary files of a load that died", schema.key, swept)
+        yield
+
+
+def _load_table(
+    schema: TableSchema,
+    landing_dir: Path,
+    raw_dir: Path,
+    days: Iterable[str | date] | None,
+    loaded_at: datetime,
+    batch_bytes: int,
+) -> LoadResult:
     con = _connect()
     try:
         if not schema.daily:
@@ -780,18 +813,20 @@ def load_system(
     if tables[0].daily and days is None:
         days = discover_days(Path(landing_dir), system)
     day_list = list(days) if days is not None else None
-    return {
-        t.table: load_table(
-            system,
-            t.table,
-            landing_dir,
-            raw_dir,
-            day_list if t.daily else None,
-            loaded_at=loaded_at,
-            batch_bytes=batch_bytes,
-        )
-        for t in tables
-    }
+    # The data folder is the raw zone's parent; an erasure waits for this write (locks.py).
+    with locks.build_step(Path(raw_dir).resolve().parent, f"extraction of {system}"):
+        return {
+            t.table: load_table(
+                system,
+                t.table,
+                landing_dir,
+                raw_dir,
+                day_list if t.daily else None,
+                loaded_at=loaded_at,
+                batch_bytes=batch_bytes,
+            )
+            for t in tables
+        }
 
 
 def extract_all(
