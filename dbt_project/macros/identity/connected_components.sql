@@ -12,10 +12,13 @@
     with p = 2^31 - 1, maps every vertex to the smallest h over its closed neighbourhood and
     contracts the edges accordingly. On any graph, a constant expected share of vertices
     disappears per round, so the number of rounds grows like log(n) - also on long chains,
-    where min-label propagation would need one round per link. A node whose contracted vertex
-    has no edge left is finished: it is set aside in the `finished` table and no later round
-    touches it. The walk from a node to its final vertex is kept as the node's `label`,
-    updated by one join per round.
+    where min-label propagation would need one round per link. A contracted vertex with no
+    edge left is a finished component: no later round touches it. Rounds only touch the
+    contracted graph, which shrinks geometrically; the node -> vertex map of each round is kept
+    (`rep_<round>`), and at the end the maps are composed backwards, last round first, so that
+    every node learns its final vertex in O(nodes) work in all, instead of relabelling every
+    node in every round. A final vertex is named by (round finished, value): hash values of
+    different rounds live in different spaces.
 
     Configuration (model config or project vars):
       max_rounds  (var identity_components_max_rounds, default 64): the build fails loudly
@@ -50,7 +53,7 @@
 
     {#- Work tables live beside the target and are dropped as soon as they are used up. -#}
     {%- set work = {} -%}
-    {%- for name in ['input', 'edges_a', 'edges_b', 'labels_a', 'labels_b', 'rep', 'finished', 'result'] -%}
+    {%- for name in ['input', 'edges_a', 'edges_b', 'roots_a', 'roots_b', 'result'] -%}
         {%- do work.update({name: api.Relation.create(
             database=this.database, schema=this.schema,
             identifier=this.identifier ~ '__cc_' ~ name, type='table')}) -%}
@@ -78,27 +81,19 @@
             ~ '..' ~ stats.rows[0][3] ~ '. Map identifiers to dense integers first.') }}
     {%- endif -%}
 
-    {#- 2. undirected simple edges (a < b); labels start as the node itself -#}
+    {#- 2. undirected simple edges (a < b) -#}
     {% do clientbase.identity_cc_create_table(work.edges_a,
         'select distinct least(node_a, node_b) as src, greatest(node_a, node_b) as dst from '
         ~ work.input ~ ' where node_a <> node_b') %}
-    {% do clientbase.identity_cc_create_table(work.labels_a,
-        'select node_id, node_id as label from (select src as node_id from ' ~ work.edges_a
-        ~ ' union select dst as node_id from ' ~ work.edges_a ~ ') as active_nodes') %}
-    {% do clientbase.identity_cc_create_table(work.finished,
-        'select node_id, cast(0 as ' ~ dbt.type_int() ~ ') as finished_round, node_id as label from ('
-        ~ 'select node_a as node_id from ' ~ work.input ~ ' union select node_b as node_id from '
-        ~ work.input ~ ') as all_nodes where node_id not in (select node_id from '
-        ~ work.labels_a ~ ')') %}
 
     {%- set state = namespace(
         edges=work.edges_a, spare_edges=work.edges_b,
-        labels=work.labels_a, spare_labels=work.labels_b,
-        rng=seed | int, rounds=0, active_edges=0, done=false) -%}
+        rng=seed | int, rounds=0, active_edges=0, finished=0, done=false) -%}
     {%- set state.active_edges = run_query('select count(*) from ' ~ state.edges).rows[0][0] | int -%}
     {%- set state.done = state.active_edges == 0 -%}
+    {%- set reps = [] -%}
 
-    {#- 3. contraction rounds -#}
+    {#- 3. contraction rounds: only the contracted graph is touched -#}
     {%- for round_number in range(1, max_rounds + 1) if not state.done -%}
         {#- Lehmer generator: deterministic for a seed, different for every round -#}
         {%- set state.rng = (state.rng * 48271) % prime -%}
@@ -109,7 +104,12 @@
         {%- set h_dst = clientbase.identity_cc_hash('dst', multiplier, offset, prime) -%}
 
         {#- each vertex goes to the smallest hash in its closed neighbourhood -#}
-        {% do clientbase.identity_cc_create_table(work.rep,
+        {%- set rep = api.Relation.create(
+            database=this.database, schema=this.schema,
+            identifier=this.identifier ~ '__cc_rep_' ~ round_number, type='table') -%}
+        {% do adapter.drop_relation(rep) %}
+        {% do reps.append(rep) %}
+        {% do clientbase.identity_cc_create_table(rep,
             'select vertex, min(hashed) as rep from ('
             ~ ' select src as vertex, ' ~ h_src ~ ' as hashed from ' ~ state.edges
             ~ ' union all select dst as vertex, ' ~ h_dst ~ ' as hashed from ' ~ state.edges
@@ -122,28 +122,9 @@
         {% do clientbase.identity_cc_create_table(state.spare_edges,
             'select distinct least(rep_src.rep, rep_dst.rep) as src, greatest(rep_src.rep, rep_dst.rep) as dst'
             ~ ' from ' ~ state.edges ~ ' as e'
-            ~ ' inner join ' ~ work.rep ~ ' as rep_src on e.src = rep_src.vertex'
-            ~ ' inner join ' ~ work.rep ~ ' as rep_dst on e.dst = rep_dst.vertex'
+            ~ ' inner join ' ~ rep ~ ' as rep_src on e.src = rep_src.vertex'
+            ~ ' inner join ' ~ rep ~ ' as rep_dst on e.dst = rep_dst.vertex'
             ~ ' where rep_src.rep <> rep_dst.rep') %}
-
-        {#- follow every active node to its contracted vertex -#}
-        {% do adapter.drop_relation(state.spare_labels) %}
-        {% do clientbase.identity_cc_create_table(state.spare_labels,
-            'select l.node_id, r.rep as label from ' ~ state.labels ~ ' as l'
-            ~ ' inner join ' ~ work.rep ~ ' as r on l.label = r.vertex') %}
-
-        {#- vertices without edges are finished components: set their nodes aside -#}
-        {%- set live_vertices = '(select src from ' ~ state.spare_edges
-            ~ ' union select dst from ' ~ state.spare_edges ~ ')' -%}
-        {% do clientbase.identity_cc_insert(work.finished,
-            'select node_id, ' ~ round_number ~ ' as finished_round, label from ' ~ state.spare_labels
-            ~ ' where label not in ' ~ live_vertices) %}
-        {%- set swap_labels = state.labels -%}
-        {% do adapter.drop_relation(swap_labels) %}
-        {% do clientbase.identity_cc_create_table(swap_labels,
-            'select node_id, label from ' ~ state.spare_labels ~ ' where label in ' ~ live_vertices) %}
-        {% do adapter.drop_relation(state.spare_labels) %}
-        {% do adapter.drop_relation(work.rep) %}
 
         {#- the contracted edges become the current ones -#}
         {%- set old_edges = state.edges -%}
@@ -151,18 +132,21 @@
         {%- set state.spare_edges = old_edges -%}
         {%- set state.rounds = round_number -%}
         {%- set counts = run_query(
-            'select (select count(*) from ' ~ state.edges ~ '), (select count(*) from '
-            ~ state.labels ~ '), (select count(*) from ' ~ work.finished ~ ')').rows[0] -%}
+            'select (select count(*) from ' ~ state.edges ~ '), (select count(*) from (select src'
+            ~ ' from ' ~ state.edges ~ ' union select dst from ' ~ state.edges ~ ') as live),'
+            ~ ' (select count(distinct rep) from ' ~ rep ~ ')').rows[0] -%}
         {%- set state.active_edges = counts[0] | int -%}
+        {#- vertices of the next round that have no edge left are finished components -#}
+        {%- set state.finished = state.finished + (counts[2] | int) - (counts[1] | int) -%}
         {% do clientbase.identity_cc_insert(log_relation,
             "select '" ~ invocation_id ~ "', '" ~ model.name ~ "', " ~ round_number ~ ", "
-            ~ counts[0] ~ ", " ~ counts[1] ~ ", " ~ counts[2] ~ ", " ~ input_rows ~ ", "
+            ~ counts[0] ~ ", " ~ counts[1] ~ ", " ~ state.finished ~ ", " ~ input_rows ~ ", "
             ~ "current_timestamp") %}
         {%- set state.done = state.active_edges == 0 -%}
     {%- endfor -%}
 
     {%- if not state.done -%}
-        {%- for relation in work.values() -%}
+        {%- for relation in work.values() | list + reps -%}
             {% do adapter.drop_relation(relation) %}
         {%- endfor -%}
         {% do adapter.commit() %}
@@ -173,11 +157,45 @@
             ~ 'the graph: the expected number of rounds is about log1.5(number of nodes).') }}
     {%- endif -%}
 
+    {#- 3b. compose the rounds' maps backwards: roots(v) = (round, vertex) it ends in. A vertex
+        of round r whose rep has no entry in round r + 1 finished in round r. -#}
+    {%- set roots = namespace(current=work.roots_a, spare=work.roots_b) -%}
+    {%- for round_number in range(state.rounds, 0, -1) -%}
+        {%- set rep = reps[round_number - 1] -%}
+        {% do adapter.drop_relation(roots.spare) %}
+        {%- if round_number == state.rounds -%}
+            {% do clientbase.identity_cc_create_table(roots.spare,
+                'select vertex, cast(' ~ round_number ~ ' as ' ~ dbt.type_int() ~ ') as root_round,'
+                ~ ' rep as root from ' ~ rep) %}
+        {%- else -%}
+            {% do clientbase.identity_cc_create_table(roots.spare,
+                'select r.vertex, coalesce(later.root_round, cast(' ~ round_number ~ ' as '
+                ~ dbt.type_int() ~ ')) as root_round, coalesce(later.root, r.rep) as root'
+                ~ ' from ' ~ rep ~ ' as r left join ' ~ roots.current ~ ' as later'
+                ~ ' on r.rep = later.vertex') %}
+        {%- endif -%}
+        {% do adapter.drop_relation(roots.current) %}
+        {% do adapter.drop_relation(rep) %}
+        {%- set done_roots = roots.current -%}
+        {%- set roots.current = roots.spare -%}
+        {%- set roots.spare = done_roots -%}
+    {%- endfor -%}
+    {%- if state.rounds == 0 -%}
+        {% do clientbase.identity_cc_create_table(roots.current,
+            'select cast(null as ' ~ dbt.type_bigint() ~ ') as vertex, cast(null as '
+            ~ dbt.type_int() ~ ') as root_round, cast(null as ' ~ dbt.type_bigint()
+            ~ ') as root where 1 = 0') %}
+    {%- endif -%}
+
     {#- 4. component id = smallest node id of the component -#}
     {% call statement('main') -%}
         {{ clientbase.identity_cc_create_table_sql(work.result,
-            'select node_id, min(node_id) over (partition by finished_round, label) as component_id'
-            ~ ' from ' ~ work.finished) }}
+            'select vertex as node_id, min(vertex) over (partition by root_round, root) as component_id'
+            ~ ' from ' ~ roots.current
+            ~ ' union all select node_id, node_id as component_id from ('
+            ~ 'select node_a as node_id from ' ~ work.input ~ ' union select node_b as node_id from '
+            ~ work.input ~ ') as all_nodes where node_id not in (select vertex from '
+            ~ roots.current ~ ')') }}
     {%- endcall %}
     {% if existing_relation is not none %}
         {% do adapter.drop_relation(existing_relation) %}
