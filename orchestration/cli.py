@@ -187,9 +187,13 @@ def _print_check_outcomes() -> None:
     """Outcomes of dbt tests (from run_results.json) of the last build."""
     from orchestration.project import dbt_project
 
-    run_results = Path(dbt_project.target_path) / "run_results.json"
-    if not run_results.exists():
+    # dagster-dbt writes each invocation's results into its own folder under the target path
+    found = sorted(
+        Path(dbt_project.target_path).glob("*/run_results.json"), key=lambda p: p.stat().st_mtime
+    )
+    if not found:
         return
+    run_results = found[-1]
     results = json.loads(run_results.read_text())["results"]
     tests = [r for r in results if r["unique_id"].startswith(("test.", "unit_test."))]
     by_status: dict[str, int] = {}

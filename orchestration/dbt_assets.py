@@ -30,6 +30,10 @@ class DbtBuildConfig(dg.Config):
     # Further dbt vars for this run only, as JSON (e.g. a data set's own hygiene thresholds);
     # the project's defaults stay in dbt_project.yml.
     vars_json: str | None = None
+    # dbt unit tests check SQL logic on fixed inputs: the data of the night cannot change their
+    # outcome, so (as dbt's documentation recommends) the production build skips them and CI
+    # runs them (`make test`, tests/test_dbt_unit_tests.py). True runs them here as well.
+    unit_tests: bool = False
 
 
 def as_of_date_for_run(config_value: str | None, tags: dict[str, str]) -> str | None:
@@ -56,7 +60,7 @@ def as_of_date_for_run(config_value: str | None, tags: dict[str, str]) -> str | 
 def clientbase_dbt_assets(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig
 ):
-    args = ["build"]
+    args = ["build"] if config.unit_tests else ["build", "--exclude-resource-type", "unit_test"]
     dbt_vars = json.loads(config.vars_json) if config.vars_json else {}
     as_of = as_of_date_for_run(config.as_of_date, dict(context.run.tags))
     if as_of:

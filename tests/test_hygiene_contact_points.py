@@ -133,3 +133,41 @@ def test_gate_reads_gx_verdicts(tmp_path):
     assert failed_blocking_checks(ok, gx_dir) == [
         "gx crm.gx_contract on partition 2026-10-01 failed: contacts.gender x"
     ]
+
+
+def test_reruns_check_only_new_values_and_drop_vanished_ones(tmp_path, monkeypatch):
+    raw = tmp_path / "raw"
+    folder = raw / "crm" / "contacts" / "partition_date=2026-10-01"
+    folder.mkdir(parents=True)
+    first = {"email": ["a@x.ru", "info@y.ru", "gone@z.ru"], "phone": ["+48512345678", "bad", None]}
+    pd.DataFrame(first, dtype="string").to_parquet(folder / "part-0.parquet")
+    cp.write_contact_point_checks(raw)
+
+    # next night: one value vanished (erased), two are new
+    second = {"email": ["a@x.ru", "info@y.ru", "new@x.ru"], "phone": ["+48512345678", "bad", "89123456789"]}  # noqa: E501
+    pd.DataFrame(second, dtype="string").to_parquet(folder / "part-0.parquet")
+    checked = []
+    original = cp.build_contact_point_checks
+
+    def spy(values):
+        checked.extend(values["value_raw"])
+        return original(values)
+
+    monkeypatch.setattr(cp, "build_contact_point_checks", spy)
+    path, checks = cp.write_contact_point_checks(raw)
+    assert sorted(checked) == ["89123456789", "new@x.ru"]
+
+    # same rows, same order as checking everything from scratch
+    monkeypatch.setattr(cp, "build_contact_point_checks", original)
+    scratch = original(cp.read_distinct_raw_values(raw))
+    pd.testing.assert_frame_equal(checks.reset_index(drop=True), scratch)
+    written = pd.read_parquet(path).drop(columns=["_loaded_at"])
+    assert "gone@z.ru" not in set(written["value_raw"])
+    pd.testing.assert_frame_equal(written, scratch.astype("string"))
+
+    # results of other library versions are never reused
+    monkeypatch.setattr(cp, "checked_with", lambda: "email-validator 99")
+    monkeypatch.setattr(cp, "build_contact_point_checks", spy)
+    checked.clear()
+    cp.write_contact_point_checks(raw)
+    assert len(checked) == len(scratch)

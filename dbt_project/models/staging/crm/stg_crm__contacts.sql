@@ -1,7 +1,23 @@
+{{
+    config(
+        materialized=clientbase.upsert_materialization(),
+        unique_key='contact_id',
+        incremental_strategy=clientbase.upsert_strategy(),
+        on_schema_change='fail',
+    )
+}}
+
+-- Incremental: reads only new raw loads and keeps the latest version of each record, also across nights
+-- (macros/staging/incremental_events.sql).
+{% set copy_order = [
+    ('updated_at', 'desc'), ('partition_date', 'desc'), ('_source_file', 'desc'), ('_source_line', 'desc')
+] %}
+
 with
 
 source as (
     select * from {{ source('crm', 'contacts') }}
+    where {{ clientbase.new_raw_loads_predicate() }}
 ),
 
 typed as (
@@ -39,7 +55,8 @@ typed as (
         {{ clientbase.parse_utc_timestamp('updated_at') }} as updated_at,
         cast(partition_date as date) as partition_date,
         _source_file,
-        {{ dbt.safe_cast('_source_line', dbt.type_int()) }} as _source_line
+        {{ dbt.safe_cast('_source_line', dbt.type_int()) }} as _source_line,
+        cast(_loaded_at as {{ dbt.type_timestamp() }}) as _loaded_at
     from source
 ),
 
@@ -61,9 +78,13 @@ ranked as (
         -- latest export, then the last line, so a rebuild always keeps the same row
         row_number() over (
             partition by contact_id
-            order by updated_at desc, partition_date desc, _source_file desc, _source_line desc
+            order by {{ clientbase.order_by_list(copy_order) }}
         ) as version_rank
     from validated
+),
+
+winners as (
+    {{ clientbase.incremental_winners('ranked', 'contact_id', copy_order, rank_column='version_rank') }}
 ),
 
 final as (
@@ -100,9 +121,9 @@ final as (
         updated_at,
         partition_date,
         _source_file,
-        _source_line
-    from ranked
-    where version_rank = 1
+        _source_line,
+        _loaded_at
+    from winners
 )
 
 select * from final

@@ -1,7 +1,21 @@
+{{
+    config(
+        materialized=clientbase.upsert_materialization(),
+        unique_key='message_event_id',
+        incremental_strategy=clientbase.upsert_strategy(),
+        on_schema_change='fail',
+    )
+}}
+
+-- Incremental: reads only new raw loads and keeps the first copy of each event, also across
+-- nights (macros/staging/incremental_events.sql).
+{% set copy_order = [('partition_date', 'asc'), ('_source_file', 'asc'), ('_source_line', 'asc')] %}
+
 with
 
 source as (
     select * from {{ source('messaging', 'events') }}
+    where {{ clientbase.new_raw_loads_predicate() }}
 ),
 
 typed as (
@@ -18,7 +32,8 @@ typed as (
         {{ clientbase.clean_text('bounce_reason') }} as bounce_reason,
         cast(partition_date as date) as partition_date,
         _source_file,
-        {{ dbt.safe_cast('_source_line', dbt.type_int()) }} as _source_line
+        {{ dbt.safe_cast('_source_line', dbt.type_int()) }} as _source_line,
+        cast(_loaded_at as {{ dbt.type_timestamp() }}) as _loaded_at
     from source
 ),
 
@@ -89,9 +104,13 @@ ranked as (
         -- the provider's webhook delivers at least once: keep the first copy of an event
         row_number() over (
             partition by message_event_id
-            order by partition_date asc, _source_file asc, _source_line asc
+            order by {{ clientbase.order_by_list(copy_order) }}
         ) as copy_rank
     from validated
+),
+
+winners as (
+    {{ clientbase.incremental_winners('ranked', 'message_event_id', copy_order) }}
 ),
 
 final as (
@@ -111,9 +130,9 @@ final as (
         bounce_reason,
         partition_date,
         _source_file,
-        _source_line
-    from ranked
-    where copy_rank = 1
+        _source_line,
+        _loaded_at
+    from winners
 )
 
 select * from final

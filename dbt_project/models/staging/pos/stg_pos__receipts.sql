@@ -1,7 +1,21 @@
+{{
+    config(
+        materialized=clientbase.upsert_materialization(),
+        unique_key='receipt_id',
+        incremental_strategy=clientbase.upsert_strategy(),
+        on_schema_change='fail',
+    )
+}}
+
+-- Incremental: reads only new raw loads and keeps the latest version of each record, also across nights
+-- (macros/staging/incremental_events.sql).
+{% set copy_order = [('partition_date', 'desc'), ('_source_file', 'desc'), ('_source_line', 'desc')] %}
+
 with
 
 source as (
     select * from {{ source('pos', 'receipts') }}
+    where {{ clientbase.new_raw_loads_predicate() }}
 ),
 
 typed as (
@@ -24,7 +38,8 @@ typed as (
         nullif(trim(original_receipt_id), '') as original_receipt_id,
         cast(partition_date as date) as partition_date,
         _source_file,
-        {{ dbt.safe_cast('_source_line', dbt.type_int()) }} as _source_line
+        {{ dbt.safe_cast('_source_line', dbt.type_int()) }} as _source_line,
+        cast(_loaded_at as {{ dbt.type_timestamp() }}) as _loaded_at
     from source
 ),
 
@@ -34,9 +49,13 @@ ranked as (
         -- a receipt is final when printed: a second copy is a re-delivered file
         row_number() over (
             partition by receipt_id
-            order by partition_date desc, _source_file desc, _source_line desc
+            order by {{ clientbase.order_by_list(copy_order) }}
         ) as copy_rank
     from typed
+),
+
+winners as (
+    {{ clientbase.incremental_winners('ranked', 'receipt_id', copy_order, rank_column='copy_rank') }}
 ),
 
 final as (
@@ -57,9 +76,9 @@ final as (
         original_receipt_id,
         partition_date,
         _source_file,
-        _source_line
-    from ranked
-    where copy_rank = 1
+        _source_line,
+        _loaded_at
+    from winners
 )
 
 select * from final

@@ -1,7 +1,23 @@
+{{
+    config(
+        materialized=clientbase.upsert_materialization(),
+        unique_key='order_id',
+        incremental_strategy=clientbase.upsert_strategy(),
+        on_schema_change='fail',
+    )
+}}
+
+-- Incremental: reads only new raw loads and keeps the latest version of each record, also across nights
+-- (macros/staging/incremental_events.sql).
+{% set copy_order = [
+    ('updated_at', 'desc'), ('partition_date', 'desc'), ('_source_file', 'desc'), ('_source_line', 'desc')
+] %}
+
 with
 
 source as (
     select * from {{ source('shop', 'orders') }}
+    where {{ clientbase.new_raw_loads_predicate() }}
 ),
 
 typed as (
@@ -27,7 +43,8 @@ typed as (
         {{ dbt.safe_cast('total_amount', 'decimal(18, 2)') }} as total_amount,
         cast(partition_date as date) as partition_date,
         _source_file,
-        {{ dbt.safe_cast('_source_line', dbt.type_int()) }} as _source_line
+        {{ dbt.safe_cast('_source_line', dbt.type_int()) }} as _source_line,
+        cast(_loaded_at as {{ dbt.type_timestamp() }}) as _loaded_at
     from source
 ),
 
@@ -48,9 +65,13 @@ ranked as (
         -- an order is re-exported whenever its status changes: the latest update is its state
         row_number() over (
             partition by order_id
-            order by updated_at desc, partition_date desc, _source_file desc, _source_line desc
+            order by {{ clientbase.order_by_list(copy_order) }}
         ) as version_rank
     from validated
+),
+
+winners as (
+    {{ clientbase.incremental_winners('ranked', 'order_id', copy_order, rank_column='version_rank') }}
 ),
 
 final as (
@@ -78,9 +99,9 @@ final as (
         total_amount,
         partition_date,
         _source_file,
-        _source_line
-    from ranked
-    where version_rank = 1
+        _source_line,
+        _loaded_at
+    from winners
 )
 
 select * from final

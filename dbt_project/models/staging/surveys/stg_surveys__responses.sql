@@ -1,3 +1,16 @@
+{{
+    config(
+        materialized=clientbase.upsert_materialization(),
+        unique_key='response_id',
+        incremental_strategy=clientbase.upsert_strategy(),
+        on_schema_change='fail',
+    )
+}}
+
+-- Incremental: reads only new raw loads and keeps the first copy of each record, also across nights
+-- (macros/staging/incremental_events.sql).
+{% set copy_order = [('partition_date', 'asc'), ('_source_file', 'asc'), ('_source_line', 'asc')] %}
+
 {#- layouts of a typed birthday: see birthday_parts -#}
 {%- set iso_date = '^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})$' -%}
 {%- set numeric_date = '^([0-9]{1,2})[./]([0-9]{1,2})([./]([0-9]{2}|[0-9]{4}))?$' -%}
@@ -7,6 +20,7 @@ with
 
 source as (
     select * from {{ source('surveys', 'responses') }}
+    where {{ clientbase.new_raw_loads_predicate() }}
 ),
 
 typed as (
@@ -24,7 +38,8 @@ typed as (
         {{ clientbase.clean_text('answer') }} as answer,
         cast(partition_date as date) as partition_date,
         _source_file,
-        {{ dbt.safe_cast('_source_line', dbt.type_int()) }} as _source_line
+        {{ dbt.safe_cast('_source_line', dbt.type_int()) }} as _source_line,
+        cast(_loaded_at as {{ dbt.type_timestamp() }}) as _loaded_at
     from source
 ),
 
@@ -127,9 +142,13 @@ ranked as (
         *,
         row_number() over (
             partition by response_id
-            order by partition_date asc, _source_file asc, _source_line asc
+            order by {{ clientbase.order_by_list(copy_order) }}
         ) as copy_rank
     from validated
+),
+
+winners as (
+    {{ clientbase.incremental_winners('ranked', 'response_id', copy_order, rank_column='copy_rank') }}
 ),
 
 final as (
@@ -154,9 +173,9 @@ final as (
         coalesce(lower(answer) = 'not interested', false) as is_not_interested,
         partition_date,
         _source_file,
-        _source_line
-    from ranked
-    where copy_rank = 1
+        _source_line,
+        _loaded_at
+    from winners
 )
 
 select * from final

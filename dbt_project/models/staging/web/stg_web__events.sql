@@ -1,7 +1,21 @@
+{{
+    config(
+        materialized=clientbase.upsert_materialization(),
+        unique_key='event_id',
+        incremental_strategy=clientbase.upsert_strategy(),
+        on_schema_change='fail',
+    )
+}}
+
+-- Incremental: reads only new raw loads and keeps the first copy of each event, also across
+-- nights (macros/staging/incremental_events.sql).
+{% set copy_order = [('partition_date', 'asc'), ('_source_file', 'asc'), ('_source_line', 'asc')] %}
+
 with
 
 source as (
     select * from {{ source('web', 'events') }}
+    where {{ clientbase.new_raw_loads_predicate() }}
 ),
 
 typed as (
@@ -19,7 +33,8 @@ typed as (
         nullif(trim(ip_time_zone), '') as ip_time_zone,
         cast(partition_date as date) as partition_date,
         _source_file,
-        {{ dbt.safe_cast('_source_line', dbt.type_int()) }} as _source_line
+        {{ dbt.safe_cast('_source_line', dbt.type_int()) }} as _source_line,
+        cast(_loaded_at as {{ dbt.type_timestamp() }}) as _loaded_at
     from source
 ),
 
@@ -39,9 +54,13 @@ ranked as (
         -- the tracker retries on a timeout, so an event can arrive twice: keep the first copy
         row_number() over (
             partition by event_id
-            order by partition_date asc, _source_file asc, _source_line asc
+            order by {{ clientbase.order_by_list(copy_order) }}
         ) as copy_rank
     from validated
+),
+
+winners as (
+    {{ clientbase.incremental_winners('ranked', 'event_id', copy_order) }}
 ),
 
 final as (
@@ -60,9 +79,9 @@ final as (
         ip_time_zone,
         partition_date,
         _source_file,
-        _source_line
-    from ranked
-    where copy_rank = 1
+        _source_line,
+        _loaded_at
+    from winners
 )
 
 select * from final
