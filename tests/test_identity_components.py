@@ -1,4 +1,5 @@
-"""The dbt connected-components materialization equals scipy's and needs ~log(n) rounds."""
+"""The dbt connected-components materialization equals scipy's and needs ~log(n) rounds; its
+incremental mode gives the same table as a full recompute, and recomputes when an edge is gone."""
 
 from __future__ import annotations
 
@@ -121,11 +122,25 @@ def cc_project(tmp_path_factory: pytest.TempPathFactory) -> dict:
             "{{ config(materialized='connected_components') }}\n"
             f"select node_a, node_b from main.edges_{name}\n"
         )
+    # the graph the incremental test grows night after night (first night: the random graph)
+    a, b, n = graphs["random_graph"]
+    _write_edges(con, "growing", a, b, n)
+    (root / "models" / "cc_growing.sql").write_text(
+        "{{ config(materialized='connected_components') }}\n"
+        "select node_a, node_b from main.edges_growing\n"
+    )
     con.close()
 
     result = _dbt(root, "run")
     assert result.returncode == 0, f"dbt run failed:\n{result.stdout[-4000:]}"
     return {"root": root, "db": db_path, "graphs": graphs}
+
+
+def _write_edges(con, name: str, a: np.ndarray, b: np.ndarray, n: int) -> None:
+    node_a = np.concatenate([a, np.arange(n)])
+    node_b = np.concatenate([b, np.arange(n)])
+    frame = {"node_a": node_a.astype(np.int64), "node_b": node_b.astype(np.int64)}  # noqa: F841
+    con.execute(f"create or replace table edges_{name} as select * from frame")
 
 
 def _dbt(root: Path, *args: str) -> subprocess.CompletedProcess:
@@ -172,7 +187,8 @@ def test_rounds_grow_like_log_n_on_chains(cc_project: dict) -> None:
 def test_round_cap_fails_loudly(cc_project: dict) -> None:
     root = cc_project["root"]
     result = _dbt(
-        root, "run", "--select", "cc_chain_10000", "--vars", "{identity_components_max_rounds: 2}"
+        root, "run", "--select", "cc_chain_10000", "--full-refresh",
+        "--vars", "{identity_components_max_rounds: 2}",
     )
     assert result.returncode != 0
     assert "did not converge within 2 rounds" in result.stdout
@@ -183,8 +199,51 @@ def test_round_cap_fails_loudly(cc_project: dict) -> None:
     ).fetchone()
     leftovers = con.execute(
         "select count(*) from information_schema.tables"
-        " where table_name like 'cc_chain_10000__cc_%'"
+        " where table_name like 'cc_chain_10000__cc_%' and table_name <> 'cc_chain_10000__cc_graph'"
     ).fetchone()
     con.close()
     assert distinct == (1,)
     assert leftovers == (0,)
+
+
+def _table(db: Path, model: str) -> dict[int, int]:
+    con = duckdb.connect(str(db), read_only=True)
+    rows = con.execute(f"select node_id, component_id from main.{model}").fetchall()
+    con.close()
+    return {int(node): int(component) for node, component in rows}
+
+
+def test_incremental_nights_equal_a_full_recompute(cc_project: dict) -> None:
+    root, db = cc_project["root"], cc_project["db"]
+    a, b, n = cc_project["graphs"]["random_graph"]
+    rng = np.random.default_rng(11)
+
+    # night 2: new edges between old nodes and 300 new nodes, nothing removed -> incremental
+    n2 = n + 300
+    a2 = np.concatenate([a, rng.integers(0, n2, 700)])
+    b2 = np.concatenate([b, rng.integers(0, n2, 700)])
+    con = duckdb.connect(str(db))
+    _write_edges(con, "growing", a2, b2, n2)
+    con.close()
+    result = _dbt(root, "run", "--select", "cc_growing")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "cc_growing: incremental update:" in result.stdout
+    assert _table(db, "cc_growing") == _scipy_partition(a2, b2, n2)
+
+    # night 3: 50 of last night's edges are gone (an exclusion cut them) -> full recompute
+    keep = np.ones(len(a2), dtype=bool)
+    keep[rng.choice(len(a2), 50, replace=False)] = False
+    a3, b3 = a2[keep], b2[keep]
+    con = duckdb.connect(str(db))
+    _write_edges(con, "growing", a3, b3, n2)
+    con.close()
+    result = _dbt(root, "run", "--select", "cc_growing")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "cc_growing: full recompute of the identity graph:" in result.stdout
+    assert "edge(s) of the last build are gone" in result.stdout
+    assert _table(db, "cc_growing") == _scipy_partition(a3, b3, n2)
+
+    # night 4: nothing new -> incremental with no rounds, same table
+    result = _dbt(root, "run", "--select", "cc_growing")
+    assert "cc_growing: incremental update: 0 new link(s)" in result.stdout
+    assert _table(db, "cc_growing") == _scipy_partition(a3, b3, n2)

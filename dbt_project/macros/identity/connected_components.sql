@@ -30,6 +30,17 @@
     edges and nodes still active, nodes finished), which is how the test checks that rounds
     grow like log(n), and how the graph-health checks report them.
 
+    Incremental mode. The distinct edges of every build are kept beside the table
+    (`<model>__cc_graph`). When the table and that graph exist and no edge of the last build is
+    gone, the new clusters are the old ones joined by tonight's new edges only: each endpoint
+    of a new edge is replaced by its old component id (a new node stands for itself), the same
+    contraction rounds run over that small graph, and a node's new component is the smallest
+    old component id of its group - the same table a full recompute writes (node ids must be
+    stable between builds for this: int_identifier_keys). When an edge of the last build is
+    gone (an exclusion, a never_link override or an erasure cut it), clusters may split, which
+    no union can express: the whole graph is recomputed, and the log says why. Also on the first
+    build, with --full-refresh, or with var identity_components_incremental: false.
+
     Everything engine-specific is behind adapter.dispatch (identity_cc_* macros below).
 -#}
 
@@ -53,7 +64,7 @@
 
     {#- Work tables live beside the target and are dropped as soon as they are used up. -#}
     {%- set work = {} -%}
-    {%- for name in ['input', 'edges_a', 'edges_b', 'roots_a', 'roots_b', 'result'] -%}
+    {%- for name in ['input', 'graph_next', 'edges_a', 'edges_b', 'roots_a', 'roots_b', 'result'] -%}
         {%- do work.update({name: api.Relation.create(
             database=this.database, schema=this.schema,
             identifier=this.identifier ~ '__cc_' ~ name, type='table')}) -%}
@@ -81,10 +92,57 @@
             ~ '..' ~ stats.rows[0][3] ~ '. Map identifiers to dense integers first.') }}
     {%- endif -%}
 
-    {#- 2. undirected simple edges (a < b) -#}
-    {% do clientbase.identity_cc_create_table(work.edges_a,
+    {#- 2. undirected simple edges (a < b): tonight's graph, kept for the next build -#}
+    {% do clientbase.identity_cc_create_table(work.graph_next,
         'select distinct least(node_a, node_b) as src, greatest(node_a, node_b) as dst from '
         ~ work.input ~ ' where node_a <> node_b') %}
+    {%- set graph_relation = api.Relation.create(
+        database=this.database, schema=this.schema,
+        identifier=this.identifier ~ '__cc_graph', type='table') -%}
+    {%- set previous_graph = adapter.get_relation(
+        database=this.database, schema=this.schema, identifier=this.identifier ~ '__cc_graph') -%}
+
+    {#- 2b. incremental, or a full recompute (and why) -#}
+    {%- set mode = namespace(incremental=false, reason='', added=0) -%}
+    {%- if existing_relation is none -%}
+        {%- set mode.reason = 'first build' -%}
+    {%- elif should_full_refresh() -%}
+        {%- set mode.reason = '--full-refresh' -%}
+    {%- elif previous_graph is none -%}
+        {%- set mode.reason = 'the last build kept no graph' -%}
+    {%- elif not var('identity_components_incremental', true) -%}
+        {%- set mode.reason = 'var identity_components_incremental is false' -%}
+    {%- else -%}
+        {%- set gone = run_query(
+            'select count(*) from (select src, dst from ' ~ previous_graph ~ ' except select src, dst from '
+            ~ work.graph_next ~ ') as gone').rows[0][0] | int -%}
+        {%- if gone > 0 -%}
+            {%- set mode.reason = gone ~ ' edge(s) of the last build are gone (an exclusion, a never_link '
+                ~ 'override or an erasure cut them), so clusters may split' -%}
+        {%- else -%}
+            {%- set mode.incremental = true -%}
+        {%- endif -%}
+    {%- endif -%}
+
+    {%- if mode.incremental -%}
+        {#- new edges between last night's components (a new node stands for itself) -#}
+        {% do clientbase.identity_cc_create_table(work.edges_a,
+            'select distinct least(label_a, label_b) as src, greatest(label_a, label_b) as dst from ('
+            ~ ' select coalesce(old_a.component_id, added.src) as label_a,'
+            ~ ' coalesce(old_b.component_id, added.dst) as label_b'
+            ~ ' from (select src, dst from ' ~ work.graph_next ~ ' except select src, dst from '
+            ~ previous_graph ~ ') as added'
+            ~ ' left join ' ~ existing_relation ~ ' as old_a on added.src = old_a.node_id'
+            ~ ' left join ' ~ existing_relation ~ ' as old_b on added.dst = old_b.node_id'
+            ~ ') as labelled where label_a <> label_b') %}
+        {%- set mode.added = run_query('select count(*) from ' ~ work.edges_a).rows[0][0] | int -%}
+        {{ log(model.name ~ ': incremental update: ' ~ mode.added ~ ' new link(s) between existing '
+            ~ 'clusters; no edge of the last build is gone', info=True) }}
+    {%- else -%}
+        {{ log(model.name ~ ': full recompute of the identity graph: ' ~ mode.reason, info=True) }}
+        {% do clientbase.identity_cc_create_table(work.edges_a,
+            'select src, dst from ' ~ work.graph_next) %}
+    {%- endif -%}
 
     {%- set state = namespace(
         edges=work.edges_a, spare_edges=work.edges_b,
@@ -189,20 +247,38 @@
 
     {#- 4. component id = smallest node id of the component -#}
     {% call statement('main') -%}
-        {{ clientbase.identity_cc_create_table_sql(work.result,
-            'select vertex as node_id, min(vertex) over (partition by root_round, root) as component_id'
-            ~ ' from ' ~ roots.current
-            ~ ' union all select node_id, node_id as component_id from ('
-            ~ 'select node_a as node_id from ' ~ work.input ~ ' union select node_b as node_id from '
-            ~ work.input ~ ') as all_nodes where node_id not in (select vertex from '
-            ~ roots.current ~ ')') }}
+        {%- if mode.incremental -%}
+            {#- a node's label is its old component (the smallest node id of it) or itself; a
+                group of labels joined tonight takes the smallest of them -#}
+            {{ clientbase.identity_cc_create_table_sql(work.result,
+                'select labelled.node_id, coalesce(merged.component_id, labelled.label) as component_id'
+                ~ ' from (select all_nodes.node_id, coalesce(old.component_id, all_nodes.node_id) as label'
+                ~ ' from (select node_a as node_id from ' ~ work.input ~ ' union select node_b as node_id from '
+                ~ work.input ~ ') as all_nodes left join ' ~ existing_relation ~ ' as old'
+                ~ ' on all_nodes.node_id = old.node_id) as labelled'
+                ~ ' left join (select vertex, min(vertex) over (partition by root_round, root) as component_id'
+                ~ ' from ' ~ roots.current ~ ') as merged on labelled.label = merged.vertex') }}
+        {%- else -%}
+            {{ clientbase.identity_cc_create_table_sql(work.result,
+                'select vertex as node_id, min(vertex) over (partition by root_round, root) as component_id'
+                ~ ' from ' ~ roots.current
+                ~ ' union all select node_id, node_id as component_id from ('
+                ~ 'select node_a as node_id from ' ~ work.input ~ ' union select node_b as node_id from '
+                ~ work.input ~ ') as all_nodes where node_id not in (select vertex from '
+                ~ roots.current ~ ')') }}
+        {%- endif -%}
     {%- endcall %}
     {% if existing_relation is not none %}
         {% do adapter.drop_relation(existing_relation) %}
     {% endif %}
     {% do adapter.rename_relation(work.result, target_relation) %}
+    {#- the graph the next build compares against -#}
+    {% if previous_graph is not none %}
+        {% do adapter.drop_relation(previous_graph) %}
+    {% endif %}
+    {% do adapter.rename_relation(work.graph_next, graph_relation) %}
 
-    {%- for name, relation in work.items() if name != 'result' -%}
+    {%- for name, relation in work.items() if name not in ['result', 'graph_next'] -%}
         {% do adapter.drop_relation(relation) %}
     {%- endfor -%}
 
@@ -210,7 +286,8 @@
     {% do persist_docs(target_relation, model) %}
     {{ adapter.commit() }}
     {{ run_hooks(post_hooks, inside_transaction=False) }}
-    {{ log(model.name ~ ': connected components in ' ~ state.rounds ~ ' rounds', info=True) }}
+    {{ log(model.name ~ ': connected components in ' ~ state.rounds ~ ' rounds ('
+        ~ ('incremental' if mode.incremental else 'full recompute') ~ ')', info=True) }}
     {{ return({'relations': [target_relation]}) }}
 {% endmaterialization %}
 

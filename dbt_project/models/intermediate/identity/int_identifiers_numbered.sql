@@ -1,11 +1,15 @@
--- One row per distinct identifier (type + normalised value), with the dense integer key the
--- connected-components loop works on, and when and where it was seen. The key is internal to
--- one build (it is a row number); customer ids are derived from values, never from it.
+-- One row per distinct identifier (type + normalised value), with the integer key the
+-- connected-components loop works on (int_identifier_keys: assigned once, stable across builds),
+-- and when and where it was seen. Keys stay internal; customer ids are derived from values.
 
 with
 
 observations as (
     select * from {{ ref('int_identifiers_unioned') }}
+),
+
+identifier_keys as (
+    select * from {{ ref('int_identifier_keys') }}
 ),
 
 keyed_observations as (
@@ -42,16 +46,15 @@ identifiers as (
 
 final as (
     select
-        cast(row_number() over (order by identifier_type, identifier_value) - 1 as {{ dbt.type_bigint() }})
-            as identifier_key,
-        identifier_type,
-        identifier_value,
-        {{ dbt.concat(["identifier_type", "':'", "identifier_value"]) }} as identifier,
-        is_valid,
-        first_seen_at,
-        last_seen_at,
-        record_count,
-        source_system_count,
+        identifier_keys.identifier_key,
+        identifiers.identifier_type,
+        identifiers.identifier_value,
+        {{ dbt.concat(["identifiers.identifier_type", "':'", "identifiers.identifier_value"]) }} as identifier,
+        identifiers.is_valid,
+        identifiers.first_seen_at,
+        identifiers.last_seen_at,
+        identifiers.record_count,
+        identifiers.source_system_count,
         {{ dbt.concat([
             "case when is_seen_in_crm then 'crm|' else '' end",
             "case when is_seen_in_loyalty then 'loyalty|' else '' end",
@@ -62,6 +65,10 @@ final as (
             "case when is_seen_in_messaging then 'messaging|' else '' end",
         ]) }} as source_systems_raw
     from identifiers
+    inner join identifier_keys
+        on
+            identifiers.identifier_type = identifier_keys.identifier_type
+            and identifiers.identifier_value = identifier_keys.identifier_value
 )
 
 select

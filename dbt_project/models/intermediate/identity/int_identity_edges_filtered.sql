@@ -1,7 +1,7 @@
 -- The edges the connected-components step runs on: observed links between two identifiers
 -- neither of which is excluded, minus the pairs a steward marked never_link, plus the pairs a
 -- steward marked same_person (those win over exclusions: a steward looked at them).
--- One row per undirected edge (lower key first).
+-- One row per undirected edge (lower identifier first, as in int_identity_edges_observed).
 
 with
 
@@ -25,8 +25,14 @@ override_pairs as (
     select
         overrides.override_id,
         overrides.override_type,
-        least(side_a.identifier_key, side_b.identifier_key) as identifier_key_a,
-        greatest(side_a.identifier_key, side_b.identifier_key) as identifier_key_b,
+        case
+            when side_a.identifier < side_b.identifier then side_a.identifier_key
+            else side_b.identifier_key
+        end as identifier_key_a,
+        case
+            when side_a.identifier < side_b.identifier then side_b.identifier_key
+            else side_a.identifier_key
+        end as identifier_key_b,
         overrides.decided_at
     from overrides
     inner join identifiers as side_a

@@ -1,6 +1,7 @@
 -- Candidate edges of the identity graph: two identifiers carried by the same source record,
 -- one row per (pair of identifiers, record) so every link can be traced back to the records
--- that made it. Pairs are stored once, lower key first. Nothing is filtered yet: junk, hubs
+-- that made it. Pairs are stored once, the lower identifier (type:value) first, so that nothing
+-- downstream depends on the order in which keys were assigned. Nothing is filtered yet: junk, hubs
 -- and overrides are applied in int_identity_edges_filtered.
 
 with
@@ -18,7 +19,8 @@ keyed as (
         observations.record_type,
         observations.record_id,
         observations.first_observed_at,
-        identifiers.identifier_key
+        identifiers.identifier_key,
+        identifiers.identifier
     from observations
     inner join identifiers
         on
@@ -30,6 +32,8 @@ pairs as (
     select
         left_side.identifier_key as identifier_key_a,
         right_side.identifier_key as identifier_key_b,
+        left_side.identifier as identifier_a,
+        right_side.identifier as identifier_b,
         left_side.record_type,
         left_side.record_id,
         least(left_side.first_observed_at, right_side.first_observed_at) as first_observed_at
@@ -38,14 +42,13 @@ pairs as (
         on
             left_side.record_type = right_side.record_type
             and left_side.record_id = right_side.record_id
-            and left_side.identifier_key < right_side.identifier_key
+            and left_side.identifier < right_side.identifier
 ),
 
 final as (
     select
         {{ dbt.hash(dbt.concat([
-            "cast(identifier_key_a as " ~ dbt.type_string() ~ ")", "'|'",
-            "cast(identifier_key_b as " ~ dbt.type_string() ~ ")", "'|'",
+            "identifier_a", "'|'", "identifier_b", "'|'",
             "record_type", "'|'", "record_id"])) }} as edge_record_id,
         identifier_key_a,
         identifier_key_b,
