@@ -545,8 +545,11 @@ def _as_of(warehouse: Path) -> str:
     return value.isoformat()
 
 
-def compare_marts(warehouse: Path, pandas_dir: Path) -> dict[str, str]:
-    """Row-for-row comparison; money to the cent, shares and cycles to 1e-9."""
+def compare_marts(
+    warehouse: Path, pandas_dir: Path, ours_dir: Path | None = None
+) -> dict[str, str]:
+    """Row-for-row comparison; money to the cent, shares and cycles to 1e-9. Ours: the
+    warehouse's marts, or the Parquet files sql_marts.py wrote into `ours_dir`."""
     con = duckdb.connect(str(warehouse), read_only=True)
     verdicts = {}
     checks = {
@@ -558,7 +561,8 @@ def compare_marts(warehouse: Path, pandas_dir: Path) -> dict[str, str]:
             "cumulative_revenue_per_customer": 0.005, "retention_share": 1e-9}),
     }
     for mart, (key, tolerances) in checks.items():
-        ours = con.execute(f"select * from marts.{mart}").df()
+        ours = (con.execute(f"select * from '{ours_dir / mart}.parquet'").df() if ours_dir
+                else con.execute(f"select * from marts.{mart}").df())
         theirs = duckdb.connect().execute(f"select * from '{pandas_dir / mart}.parquet'").df()
         problems = []
         if len(ours) != len(theirs):
@@ -618,27 +622,62 @@ def section_marts(report: Report, ws: Workspace) -> None:
         report.note(f"marts: pandas failed, see {ws.root / 'marts_pandas.log'}")
         return
     info = json.loads(pandas.output.strip().splitlines()[-1])
-    report.add("marts", "RFM + cohort in dbt: model execution time", sql_seconds, "s",
-               "pandas (load + compute)", info["seconds"], sql_seconds / info["seconds"],
-               "≤ 0.2×", sql_seconds <= 0.2 * info["seconds"])
-    # the same compiled SQL without dbt around it: the engine's share of the dbt figure
+    # dbt's own per-model costs (create, contract check, rename) and the monthly history
+    # included: informational; the like-for-like figure is the as-of compiled SQL below
+    report.add("marts", "RFM + cohort in dbt (with monthly history): model execution time",
+               sql_seconds, "s", "pandas (load + compute)", info["seconds"],
+               sql_seconds / info["seconds"])
+    # the same compiled SQL without dbt around it: the engine's share of the dbt figure, first
+    # as the project builds it (as-of snapshot + the monthly history), then like for like with
+    # the pandas notebook (as-of snapshot only: var rfm_history false)
+    names = ("int_rfm_snapshots_scored", "customer_rfm", "cohort_retention")
     compiled = ws.root / "target_marts" / "compiled" / "clientbase" / "models"
-    models = [next(compiled.rglob(f"{name}.sql")) for name in
-              ("int_rfm_snapshots_scored", "customer_rfm", "cohort_retention")]
+    models = [next(compiled.rglob(f"{name}.sql")) for name in names]
     direct = run_measured([sys.executable, str(BENCH_DIR / "sql_marts.py"), str(ws.warehouse),
                            *map(str, models)], dict(os.environ), ws.root / "marts_sql.log")
     if direct.returncode == 0:
         sql_info = json.loads(direct.output.strip().splitlines()[-1])
-        report.add("marts", "RFM + cohort compiled SQL on DuckDB (no dbt)", sql_info["seconds"],
-                   "s", "pandas (load + compute)", info["seconds"],
-                   sql_info["seconds"] / info["seconds"], "≤ 0.2×",
-                   sql_info["seconds"] <= 0.2 * info["seconds"])
-        report.add("marts", "  peak memory, compiled SQL process", direct.peak_rss / GIB, "GiB",
-                   "pandas process", pandas.peak_rss / GIB, direct.peak_rss / pandas.peak_rss,
-                   "< 1×", direct.peak_rss < pandas.peak_rss)
-        report.extra["marts: compiled SQL seconds"] = json.dumps(sql_info["models"], indent=1)
+        report.add("marts", "RFM + cohort compiled SQL on DuckDB, with the monthly history",
+                   sql_info["seconds"], "s", "pandas (load + compute)", info["seconds"],
+                   sql_info["seconds"] / info["seconds"])
+        report.extra["marts: compiled SQL seconds (with history)"] = json.dumps(
+            sql_info["models"], indent=1)
     else:
         report.note(f"marts: compiled SQL run failed, see {ws.root / 'marts_sql.log'}")
+    env_asof = ws.env()
+    env_asof["DBT_TARGET_PATH"] = str(ws.root / "target_marts_asof")
+    compiling = run_measured(
+        [dbt, "compile", "--profiles-dir", str(REPO_DIR), "--project-dir",
+         str(REPO_DIR / "dbt_project"), "--select", " ".join(names),
+         "--vars", json.dumps({"as_of_date": as_of, "rfm_history": False})],
+        env_asof, ws.root / "marts_compile_asof.log")
+    compiled_asof = ws.root / "target_marts_asof" / "compiled" / "clientbase" / "models"
+    if compiling.returncode == 0:
+        models = [next(compiled_asof.rglob(f"{name}.sql")) for name in names]
+        like_dir = ws.root / "marts_sql_asof"
+        like = run_measured([sys.executable, str(BENCH_DIR / "sql_marts.py"), "--out",
+                             str(like_dir), str(ws.warehouse), *map(str, models)],
+                            dict(os.environ),
+                            ws.root / "marts_sql_asof.log")
+        if like.returncode == 0:
+            like_info = json.loads(like.output.strip().splitlines()[-1])
+            report.add("marts", "RFM + cohort compiled SQL on DuckDB, as-of snapshot (like pandas)",
+                       like_info["seconds"], "s", "pandas (load + compute)", info["seconds"],
+                       like_info["seconds"] / info["seconds"], "≤ 0.2×",
+                       like_info["seconds"] <= 0.2 * info["seconds"])
+            report.add("marts", "  peak memory, compiled SQL process (as-of)",
+                       like.peak_rss / GIB, "GiB", "pandas process", pandas.peak_rss / GIB,
+                       like.peak_rss / pandas.peak_rss, "< 1×", like.peak_rss < pandas.peak_rss)
+            report.extra["marts: compiled SQL seconds (as-of only)"] = json.dumps(
+                like_info["models"], indent=1)
+            for mart, verdict in compare_marts(ws.warehouse, pandas_dir, like_dir).items():
+                report.add("marts", f"{mart} (as-of SQL): same rows as pandas",
+                           "yes" if verdict == "identical" else "NO", "", target="identical",
+                           met=verdict == "identical")
+        else:
+            report.note(f"marts: as-of SQL run failed, see {ws.root / 'marts_sql_asof.log'}")
+    else:
+        report.note(f"marts: dbt compile failed, see {ws.root / 'marts_compile_asof.log'}")
     report.add("marts", "RFM + cohort, dbt invocation wall", measured.seconds, "s",
                "pandas process wall", pandas.seconds, measured.seconds / pandas.seconds)
     report.add("marts", "RFM + cohort, peak memory (process tree)", measured.peak_rss / GIB,

@@ -4,7 +4,9 @@ Separates the engine's time from dbt's per-invocation and per-model costs in the
 section of benchmarks/run.py. Each model is materialised as a temporary table (every column
 computed; the warehouse is opened read-only, so nothing is changed):
 
-    python benchmarks/sql_marts.py <warehouse.duckdb> <compiled model.sql> [...]
+    python benchmarks/sql_marts.py [--out DIR] <warehouse.duckdb> <compiled model.sql> [...]
+
+With --out, each result is written to DIR/<model>.parquet after the timing (for comparing rows).
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ import duckdb
 
 
 def main(argv: list[str]) -> int:
+    out = None
+    if argv[:1] == ["--out"]:
+        out, argv = Path(argv[1]), argv[2:]
     warehouse, *models = argv
     con = duckdb.connect(warehouse, read_only=True)
     # as in profiles.yml
@@ -31,8 +36,13 @@ def main(argv: list[str]) -> int:
         t0 = time.perf_counter()
         con.execute(f"create temp table {Path(model).stem} as {sql}")
         seconds[Path(model).stem] = time.perf_counter() - t0
+    total = time.perf_counter() - started
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        for stem in seconds:
+            con.execute(f"copy {stem} to '{out / stem}.parquet' (format parquet)")
     print(json.dumps({
-        "seconds": time.perf_counter() - started, "models": seconds,
+        "seconds": total, "models": seconds,
         "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
     }))
     return 0

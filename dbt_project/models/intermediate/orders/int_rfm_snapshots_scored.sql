@@ -51,6 +51,10 @@ snapshot_dates as (
     select
         {{ as_of_date() }} as snapshot_date,
         'as_of' as snapshot_kind
+    {#- var rfm_history: false computes the as-of snapshot only (customer_rfm_monthly and
+        rfm_segment_transitions are then empty): for a quick look at a huge history, and the
+        benchmark's like-for-like comparison with a pandas notebook that computes one snapshot -#}
+    {%- if var('rfm_history', true) %}
     union all
     select
         cast({{ dbt.dateadd('month', 'cast(month_numbers.generated_number as integer)',
@@ -62,6 +66,7 @@ snapshot_dates as (
         cast({{ dbt.dateadd('month', 'cast(month_numbers.generated_number as integer)',
                              'first_month.first_purchase_month') }} as date)
         <= {{ as_of_date() }}
+    {%- endif %}
 ),
 
 history as (
