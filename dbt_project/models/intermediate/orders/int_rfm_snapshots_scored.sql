@@ -55,17 +55,17 @@ snapshot_dates as (
         rfm_segment_transitions are then empty): for a quick look at a huge history, and the
         benchmark's like-for-like comparison with a pandas notebook that computes one snapshot -#}
     {%- if var('rfm_history', true) %}
-    union all
-    select
-        cast({{ dbt.dateadd('month', 'cast(month_numbers.generated_number as integer)',
+        union all
+        select
+            cast({{ dbt.dateadd('month', 'cast(month_numbers.generated_number as integer)',
                              'first_month.first_purchase_month') }} as date) as snapshot_date,
-        'month_start' as snapshot_kind
-    from month_numbers
-    cross join first_month
-    where
-        cast({{ dbt.dateadd('month', 'cast(month_numbers.generated_number as integer)',
+            'month_start' as snapshot_kind
+        from month_numbers
+        cross join first_month
+        where
+            cast({{ dbt.dateadd('month', 'cast(month_numbers.generated_number as integer)',
                              'first_month.first_purchase_month') }} as date)
-        <= {{ as_of_date() }}
+            <= {{ as_of_date() }}
     {%- endif %}
 ),
 
