@@ -22,7 +22,7 @@ import sys
 import textwrap
 import threading
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -692,6 +692,57 @@ def section_marts(report: Report, ws: Workspace) -> None:
             report.note(f"marts: {mart} vs pandas: {verdict}")
 
 
+# spark ---------------------------------------------------------------------------------------
+
+
+def _raw_as_of(raw: Path) -> str:
+    days = sorted(p.name.split("=", 1)[1] for p in raw.glob("*/*/partition_date=*"))
+    return (date.fromisoformat(days[-1]) + timedelta(days=1)).isoformat()
+
+
+def section_spark(report: Report, ws: Workspace, spark_python: Path, timeout: float) -> None:
+    """The same dbt project, same raw zone, same vars, on DuckDB and on a local Spark session:
+    seeds and models, no tests (the Spark lane's parity test compares the marts cell by cell)."""
+    raw = ws.data / "raw"
+    if not any(raw.glob("*/*/partition_date=*")):
+        from orchestration.assets.contact_points import write_contact_point_checks
+        from orchestration.extraction.__main__ import extract_all
+
+        extract_all(ws.landing, raw, days=landing_days(ws.landing))
+        write_contact_point_checks(raw)
+    spark_dbt = spark_python.with_name("dbt")
+    if not spark_dbt.exists():
+        report.note(f"spark: no dbt at {spark_dbt} (make test-spark creates .venv-spark)")
+        return
+    cmp_dir = ws.root / "spark_cmp"
+    if cmp_dir.exists():
+        shutil.rmtree(cmp_dir)
+    dbt_vars = json.dumps({"as_of_date": _raw_as_of(raw), "raw_dir": str(raw.resolve())})
+    seconds = {}
+    for target, dbt in (("duckdb", Path(sys.executable).with_name("dbt")), ("spark", spark_dbt)):
+        env = ws.env()
+        env.update({
+            "CLIENTBASE_TARGET": target,
+            "CLIENTBASE_DATA_DIR": str(cmp_dir / target),  # Spark's metastore and tables
+            "CLIENTBASE_WAREHOUSE": str(cmp_dir / target / "warehouse.duckdb"),
+            "DBT_TARGET_PATH": str(cmp_dir / f"target_{target}"),
+            "DBT_LOG_PATH": str(cmp_dir / f"logs_{target}"),
+        })
+        (cmp_dir / target).mkdir(parents=True)
+        measured = run_measured(
+            [str(dbt), "build", "--profiles-dir", str(REPO_DIR), "--project-dir",
+             str(REPO_DIR / "dbt_project"), "--exclude-resource-type", "test",
+             "--exclude-resource-type", "unit_test", "--vars", dbt_vars],
+            env, cmp_dir / f"{target}.log", timeout=timeout)
+        if measured.returncode != 0:
+            report.note(f"spark: dbt build on {target} failed or timed out after "
+                        f"{measured.seconds:.0f} s, see {cmp_dir / (target + '.log')}")
+            return
+        seconds[target] = measured.seconds
+    report.add("spark", "dbt build (seeds + models, no tests) on local Spark", seconds["spark"],
+               "s", "same build on DuckDB", seconds["duckdb"], seconds["spark"] / seconds["duckdb"])
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -727,6 +778,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="size of the synthetic graphs (1 = the issue's sizes; default 1 "
                              "for M/L, 0.1 for S)")
     parser.add_argument("--splink-timeout", type=float, default=900)
+    parser.add_argument("--spark-python", type=Path, default=REPO_DIR / ".venv-spark" / "bin" /
+                        "python", help="interpreter with the `spark` extra (make test-spark "
+                        "creates .venv-spark)")
+    parser.add_argument("--spark-timeout", type=float, default=3600)
     parser.add_argument("--tag", help="added to the result file names and title (e.g. "
                         "graphs when only the synthetic graphs are meant)")
     args = parser.parse_args(argv)
@@ -763,8 +818,7 @@ def main(argv: list[str] | None = None) -> int:
     if "marts" in sections:
         section_marts(report, ws)
     if "spark" in sections:
-        report.note("spark: not measured by this script; the Spark lane (docs/spark.md, "
-                    "tests/test_spark_parity.py) runs size S only on this machine, see the README")
+        section_spark(report, ws, args.spark_python, args.spark_timeout)
 
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     stem = f"{date.today().isoformat()}-{meta['commit']}-{args.size}"
