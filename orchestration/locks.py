@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 LOCK_NAME = ".build.lock"
 # How long a build step waits for a running erasure (they take seconds to minutes).
@@ -34,15 +35,38 @@ def lock_path(data_dir: Path) -> Path:
     return Path(data_dir) / LOCK_NAME
 
 
-def _open(data_dir: Path):
-    Path(data_dir).mkdir(parents=True, exist_ok=True)
-    # "a": never truncates what the exclusive holder wrote about itself
-    return open(lock_path(data_dir), "a+")
+@contextmanager
+def flock(path: Path, *, shared: bool = False, wait: bool | float = True) -> Iterator[IO[str]]:
+    """An flock(2) on `path` (created if missing, never truncated) for the `with` block; yields
+    the open file. `wait`: True blocks until the lock is free, False raises BlockingIOError at
+    once, a number of seconds polls that long and then raises BlockingIOError. Every lock of
+    clientbase is one of these: the build/erasure lock below, one publish at a time
+    (orchestration/serving.py), one load per raw table (orchestration/extraction/loader.py)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
+    # "a+": never truncates what an exclusive holder wrote about itself
+    with open(path, "a+") as handle:
+        if wait is True:
+            fcntl.flock(handle, mode)
+        else:
+            deadline = time.monotonic() + (0.0 if wait is False else float(wait))
+            while True:
+                try:
+                    fcntl.flock(handle, mode | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise
+                    time.sleep(0.5)
+        yield handle  # closing the file releases the lock
 
 
-def _holder(handle) -> str:
-    handle.seek(0)
-    text = handle.read().strip().splitlines()
+def _holder(path: Path) -> str:
+    try:
+        text = Path(path).read_text().strip().splitlines()
+    except OSError:
+        return "unknown"
     return text[-1] if text else "unknown"
 
 
@@ -51,42 +75,38 @@ def build_step(
     data_dir: Path, step: str, wait_seconds: float = DEFAULT_WRITER_WAIT_SECONDS
 ) -> Iterator[None]:
     """Shared lock for a build step that writes; waits (polling) while an erasure runs."""
-    handle = _open(data_dir)
-    deadline = time.monotonic() + wait_seconds
+    path = lock_path(data_dir)
+    acquired = False
     try:
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise DataFolderBusy(
-                        f"{step}: {data_dir} is held by {_holder(handle)} for more than "
-                        f"{wait_seconds:.0f}s; the build step did not start"
-                    ) from None
-                time.sleep(0.5)
-        yield
-    finally:
-        handle.close()  # releases the lock
+        with flock(path, shared=True, wait=wait_seconds):
+            acquired = True
+            yield
+    except BlockingIOError:
+        if acquired:  # the step's own error, not the lock's
+            raise
+        raise DataFolderBusy(
+            f"{step}: {data_dir} is held by {_holder(path)} for more than "
+            f"{wait_seconds:.0f}s; the build step did not start"
+        ) from None
 
 
 @contextmanager
 def exclusive(data_dir: Path, what: str) -> Iterator[None]:
     """Exclusive lock for maintenance that must not interleave with a build (erasure).
     Refuses at once, naming the reason, when a build step is writing."""
-    handle = _open(data_dir)
+    acquired = False
     try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise DataFolderBusy(
-                f"{what} refused: a build is writing {data_dir} right now. Nothing was changed; "
-                "run it again when the build has finished (the Dagster UI shows the run)."
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{what} (pid {os.getpid()})\n")
-        handle.flush()
-        yield
-    finally:
-        handle.close()
+        with flock(lock_path(data_dir), wait=False) as handle:
+            acquired = True
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{what} (pid {os.getpid()})\n")
+            handle.flush()
+            yield
+    except BlockingIOError:
+        if acquired:
+            raise
+        raise DataFolderBusy(
+            f"{what} refused: a build is writing {data_dir} right now. Nothing was changed; "
+            "run it again when the build has finished (the Dagster UI shows the run)."
+        ) from None

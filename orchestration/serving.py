@@ -20,7 +20,6 @@ because its files stay on disk for ``keep`` more publishes.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -37,6 +36,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration import locks
 from orchestration.config import get_settings
 
 log = logging.getLogger(__name__)
@@ -395,18 +395,17 @@ def current_build_id(serving_dir: Path | None = None) -> str | None:
 @contextmanager
 def _publish_lock(serving_dir: Path):
     """One publish at a time per serving folder (a manual publish during the nightly one)."""
-    serving_dir.mkdir(parents=True, exist_ok=True)
-    with open(serving_dir / ".publish.lock", "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise PublishRefused(
-                f"another publish into {serving_dir} is running", ["publish already running"]
-            ) from None
-        try:
+    acquired = False
+    try:
+        with locks.flock(serving_dir / ".publish.lock", wait=False):
+            acquired = True
             yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    except BlockingIOError:
+        if acquired:
+            raise
+        raise PublishRefused(
+            f"another publish into {serving_dir} is running", ["publish already running"]
+        ) from None
 
 
 def collect_garbage(serving_dir: Path, keep: int = DEFAULT_KEEP) -> list[str]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import fcntl
 import logging
 import os
 import shutil
@@ -759,9 +758,7 @@ def _table_load_lock(raw_dir: Path, schema: TableSchema):
     """One load per raw table at a time. Whoever holds it may sweep temporary files: they can
     only be debris of a load that died (killed mid-write), never of a live one."""
     table_dir = raw_table_dir(raw_dir, schema)
-    table_dir.mkdir(parents=True, exist_ok=True)
-    with open(table_dir / ".load.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    with locks.flock(table_dir / ".load.lock"):
         swept = 0
         for base in (table_dir, quarantine_table_dir(raw_dir, schema)):
             for debris in [*base.glob(f"*/tmp_*.{TMP_EXTENSION}"), *base.glob("tmp_*")]:
