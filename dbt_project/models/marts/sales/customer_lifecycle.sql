@@ -62,24 +62,34 @@ resolved_responses as (
 ),
 
 messaging_refusals as (
+    -- one equi-join per address type: a join on `a or b or c` cannot be hashed and degrades
+    -- to comparing every event with every identifier (minutes at a million customers)
     select
         identifiers.customer_id,
         message_events.occurred_at as refused_at
     from message_events
     inner join identifiers
         on
-            (
-                identifiers.identifier_type = 'email'
-                and message_events.email = identifiers.identifier_value
-            )
-            or (
-                identifiers.identifier_type = 'phone'
-                and message_events.phone = identifiers.identifier_value
-            )
-            or (
-                identifiers.identifier_type = 'telegram_id'
-                and message_events.telegram_id = identifiers.identifier_value
-            )
+            identifiers.identifier_type = 'email'
+            and message_events.email = identifiers.identifier_value
+    union all
+    select
+        identifiers.customer_id,
+        message_events.occurred_at as refused_at
+    from message_events
+    inner join identifiers
+        on
+            identifiers.identifier_type = 'phone'
+            and message_events.phone = identifiers.identifier_value
+    union all
+    select
+        identifiers.customer_id,
+        message_events.occurred_at as refused_at
+    from message_events
+    inner join identifiers
+        on
+            identifiers.identifier_type = 'telegram_id'
+            and message_events.telegram_id = identifiers.identifier_value
 ),
 
 survey_refusals as (
