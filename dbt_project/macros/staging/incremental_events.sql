@@ -18,18 +18,37 @@
     On Spark over plain Parquet the models are rebuilt as tables (upsert_materialization()).
 -#}
 
-{#- Filter of the `source` CTE: raw rows of loads the table has not seen yet. -#}
-{% macro new_raw_loads_predicate(loaded_at_column='_loaded_at') -%}
+{#- Filter of the `source` CTE: raw rows of loads the table has not seen yet. The newest load
+    the table holds is read once, at run time, and written into the SQL as a constant, so the
+    engine skips every raw file whose `_loaded_at` statistics lie before it (one value per file:
+    the scan costs the new files, not the history). Within the reload margin, a load (landing
+    file + load time) the table already holds is not read again. `raw_alias`: the alias of the
+    raw source in the CTE. Var `staging_loaded_since` replaces the table's newest load (unit tests). -#}
+{% macro new_raw_loads_predicate(raw_alias) -%}
+    {%- set loaded_at_column = raw_alias ~ '._loaded_at' -%}
+    {%- set file_column = raw_alias ~ '._source_file' -%}
     {%- if is_incremental() -%}
-        cast({{ loaded_at_column }} as {{ dbt.type_timestamp() }}) > (
-            select
-                coalesce(
-                    {{ dbt.dateadd('hour', -1 * var('staging_reload_hours', 24) | int,
-                                   'max(_loaded_at)') }},
-                    cast('1900-01-01' as {{ dbt.type_timestamp() }})
-                )
-            from {{ this }}
-        )
+        {%- set newest = var('staging_loaded_since', none) -%}
+        {%- if newest is none and execute -%}
+            {%- set newest = run_query(
+                'select cast(max(_loaded_at) as ' ~ dbt.type_string() ~ ') from ' ~ this
+            ).columns[0].values()[0] -%}
+        {%- endif -%}
+        {%- if newest is none -%}
+            true
+        {%- else -%}
+            {%- set since = dbt.dateadd('hour', -1 * var('staging_reload_hours', 24) | int,
+                                        "cast('" ~ newest ~ "' as " ~ dbt.type_timestamp() ~ ")") -%}
+            {{ loaded_at_column }} > {{ since }}
+            and not exists (
+                select 1
+                from {{ this }} as already_loaded
+                where
+                    already_loaded._loaded_at > {{ since }}
+                    and already_loaded._source_file = {{ file_column }}
+                    and already_loaded._loaded_at = cast({{ loaded_at_column }} as {{ dbt.type_timestamp() }})
+            )
+        {%- endif -%}
     {%- else -%}
         true
     {%- endif -%}

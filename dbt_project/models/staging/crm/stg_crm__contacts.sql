@@ -16,8 +16,8 @@
 with
 
 source as (
-    select * from {{ source('crm', 'contacts') }}
-    where {{ clientbase.new_raw_loads_predicate() }}
+    select raw_rows.* from {{ source('crm', 'contacts') }} as raw_rows
+    where {{ clientbase.new_raw_loads_predicate('raw_rows') }}
 ),
 
 typed as (

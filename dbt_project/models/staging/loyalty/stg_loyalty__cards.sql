@@ -16,8 +16,8 @@
 with
 
 source as (
-    select * from {{ source('loyalty', 'cards') }}
-    where {{ clientbase.new_raw_loads_predicate() }}
+    select raw_rows.* from {{ source('loyalty', 'cards') }} as raw_rows
+    where {{ clientbase.new_raw_loads_predicate('raw_rows') }}
 ),
 
 typed as (

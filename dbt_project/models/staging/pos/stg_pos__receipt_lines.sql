@@ -14,8 +14,8 @@
 with
 
 source as (
-    select * from {{ source('pos', 'receipt_lines') }}
-    where {{ clientbase.new_raw_loads_predicate() }}
+    select raw_rows.* from {{ source('pos', 'receipt_lines') }} as raw_rows
+    where {{ clientbase.new_raw_loads_predicate('raw_rows') }}
 ),
 
 typed as (

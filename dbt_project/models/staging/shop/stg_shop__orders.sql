@@ -16,8 +16,8 @@
 with
 
 source as (
-    select * from {{ source('shop', 'orders') }}
-    where {{ clientbase.new_raw_loads_predicate() }}
+    select raw_rows.* from {{ source('shop', 'orders') }} as raw_rows
+    where {{ clientbase.new_raw_loads_predicate('raw_rows') }}
 ),
 
 typed as (

@@ -19,8 +19,8 @@
 with
 
 source as (
-    select * from {{ source('surveys', 'responses') }}
-    where {{ clientbase.new_raw_loads_predicate() }}
+    select raw_rows.* from {{ source('surveys', 'responses') }} as raw_rows
+    where {{ clientbase.new_raw_loads_predicate('raw_rows') }}
 ),
 
 typed as (

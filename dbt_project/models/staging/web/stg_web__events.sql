@@ -14,8 +14,8 @@
 with
 
 source as (
-    select * from {{ source('web', 'events') }}
-    where {{ clientbase.new_raw_loads_predicate() }}
+    select raw_rows.* from {{ source('web', 'events') }} as raw_rows
+    where {{ clientbase.new_raw_loads_predicate('raw_rows') }}
 ),
 
 typed as (
