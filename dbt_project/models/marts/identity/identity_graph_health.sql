@@ -75,7 +75,8 @@ change_stats as (
 
 rounds as (
     {%- if rounds_log is not none %}
-    select max(round_number) as component_rounds
+    -- no row: an incremental update with no new link between clusters needed no round
+    select coalesce(max(round_number), 0) as component_rounds
     from {{ rounds_log }}
     where invocation_id = {{ clientbase.identity_build_id() }} and model_name = 'int_identity_components'
     {%- else %}
