@@ -17,7 +17,7 @@ from __future__ import annotations
 import fcntl
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -36,10 +36,17 @@ def lock_path(data_dir: Path) -> Path:
 
 
 @contextmanager
-def flock(path: Path, *, shared: bool = False, wait: bool | float = True) -> Iterator[IO[str]]:
+def flock(
+    path: Path,
+    *,
+    shared: bool = False,
+    wait: bool | float = True,
+    busy: Callable[[], Exception] | None = None,
+) -> Iterator[IO[str]]:
     """An flock(2) on `path` (created if missing, never truncated) for the `with` block; yields
-    the open file. `wait`: True blocks until the lock is free, False raises BlockingIOError at
-    once, a number of seconds polls that long and then raises BlockingIOError. Every lock of
+    the open file. `wait`: True blocks until the lock is free, False gives up at once, a number
+    of seconds polls that long. Giving up raises `busy()` (BlockingIOError without it), only
+    for the lock itself: an error of the block passes through untouched. Every lock of
     clientbase is one of these: the build/erasure lock below, one publish at a time
     (orchestration/serving.py), one load per raw table (orchestration/extraction/loader.py)."""
     path = Path(path)
@@ -57,7 +64,9 @@ def flock(path: Path, *, shared: bool = False, wait: bool | float = True) -> Ite
                     break
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
-                        raise
+                        if busy is None:
+                            raise
+                        raise busy() from None
                     time.sleep(0.5)
         yield handle  # closing the file releases the lock
 
@@ -76,37 +85,31 @@ def build_step(
 ) -> Iterator[None]:
     """Shared lock for a build step that writes; waits (polling) while an erasure runs."""
     path = lock_path(data_dir)
-    acquired = False
-    try:
-        with flock(path, shared=True, wait=wait_seconds):
-            acquired = True
-            yield
-    except BlockingIOError:
-        if acquired:  # the step's own error, not the lock's
-            raise
-        raise DataFolderBusy(
+
+    def busy() -> DataFolderBusy:
+        return DataFolderBusy(
             f"{step}: {data_dir} is held by {_holder(path)} for more than "
             f"{wait_seconds:.0f}s; the build step did not start"
-        ) from None
+        )
+
+    with flock(path, shared=True, wait=wait_seconds, busy=busy):
+        yield
 
 
 @contextmanager
 def exclusive(data_dir: Path, what: str) -> Iterator[None]:
     """Exclusive lock for maintenance that must not interleave with a build (erasure).
     Refuses at once, naming the reason, when a build step is writing."""
-    acquired = False
-    try:
-        with flock(lock_path(data_dir), wait=False) as handle:
-            acquired = True
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"{what} (pid {os.getpid()})\n")
-            handle.flush()
-            yield
-    except BlockingIOError:
-        if acquired:
-            raise
-        raise DataFolderBusy(
+
+    def busy() -> DataFolderBusy:
+        return DataFolderBusy(
             f"{what} refused: a build is writing {data_dir} right now. Nothing was changed; "
             "run it again when the build has finished (the Dagster UI shows the run)."
-        ) from None
+        )
+
+    with flock(lock_path(data_dir), wait=False, busy=busy) as handle:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{what} (pid {os.getpid()})\n")
+        handle.flush()
+        yield

@@ -395,17 +395,13 @@ def current_build_id(serving_dir: Path | None = None) -> str | None:
 @contextmanager
 def _publish_lock(serving_dir: Path):
     """One publish at a time per serving folder (a manual publish during the nightly one)."""
-    acquired = False
-    try:
-        with locks.flock(serving_dir / ".publish.lock", wait=False):
-            acquired = True
-            yield
-    except BlockingIOError:
-        if acquired:
-            raise
-        raise PublishRefused(
+    def refused() -> PublishRefused:
+        return PublishRefused(
             f"another publish into {serving_dir} is running", ["publish already running"]
-        ) from None
+        )
+
+    with locks.flock(serving_dir / ".publish.lock", wait=False, busy=refused):
+        yield
 
 
 def collect_garbage(serving_dir: Path, keep: int = DEFAULT_KEEP) -> list[str]:
