@@ -185,15 +185,11 @@ def print_summary() -> None:
 
 def _print_check_outcomes() -> None:
     """Outcomes of dbt tests (from run_results.json) of the last build."""
-    from orchestration.project import dbt_project
+    from orchestration.project import latest_run_results
 
-    # dagster-dbt writes each invocation's results into its own folder under the target path
-    found = sorted(
-        Path(dbt_project.target_path).glob("*/run_results.json"), key=lambda p: p.stat().st_mtime
-    )
-    if not found:
+    run_results = latest_run_results()
+    if run_results is None:
         return
-    run_results = found[-1]
     results = json.loads(run_results.read_text())["results"]
     tests = [r for r in results if r["unique_id"].startswith(("test.", "unit_test."))]
     by_status: dict[str, int] = {}

@@ -33,3 +33,17 @@ def prepare_manifest() -> Path:
     if not dbt_project.manifest_path.exists():
         raise FileNotFoundError(f"dbt parse did not write {dbt_project.manifest_path}")
     return dbt_project.manifest_path
+
+
+def dbt_target_dir() -> Path:
+    """dbt's artefacts folder now: DBT_TARGET_PATH, a relative one against the dbt project (as
+    dagster-dbt and dbt resolve it)."""
+    return DBT_PROJECT_DIR / _target_path()
+
+
+def latest_run_results(target_dir: Path | None = None) -> Path | None:
+    """The newest run_results.json: dagster-dbt writes each invocation's into its own folder
+    under the target path, a plain `dbt` run into the target path itself."""
+    target_dir = target_dir or dbt_target_dir()
+    candidates = [*target_dir.glob("*/run_results.json"), *target_dir.glob("run_results.json")]
+    return max(candidates, key=lambda p: p.stat().st_mtime) if candidates else None

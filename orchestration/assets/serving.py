@@ -2,15 +2,15 @@
 audience export files for email/SMS tools. Both run only after the marts are built and refuse to
 publish a night whose blocking checks failed."""
 
-import os
 from pathlib import Path
 
 import dagster as dg
 
 from orchestration import exports, locks, serving
 from orchestration.assets.clv import CUSTOMER_CLV_KEY
-from orchestration.config import DBT_PROJECT_DIR, get_settings
+from orchestration.config import get_settings
 from orchestration.dbt_assets import clientbase_dbt_assets
+from orchestration.project import dbt_target_dir, latest_run_results
 
 SERVING_GROUP = "serving"
 EXPORTS_GROUP = "exports"
@@ -30,12 +30,6 @@ def mart_keys() -> list[dg.AssetKey]:
     return sorted(dbt_marts | set(PYTHON_MART_KEYS), key=lambda k: k.to_user_string())
 
 
-def dbt_target_dir() -> Path:
-    # Same rule as dagster-dbt: DBT_TARGET_PATH, relative paths against the dbt project.
-    target = Path(os.environ.get("DBT_TARGET_PATH", "target"))
-    return target if target.is_absolute() else DBT_PROJECT_DIR / target
-
-
 def run_results_for(run_id: str, target_dir: Path | None = None) -> list[Path]:
     """The run_results.json files of this run's dbt invocations (dagster-dbt writes each into
     <target>/<op>-<run id[:7]>-<uuid>/); failing that, the newest one, i.e. the build that
@@ -46,10 +40,8 @@ def run_results_for(run_id: str, target_dir: Path | None = None) -> list[Path]:
     mine = sorted(target_dir.glob(f"*-{run_id[:7]}-*/run_results.json"))
     if mine:
         return mine
-    candidates = list(target_dir.glob("*/run_results.json")) + list(
-        target_dir.glob("run_results.json")
-    )
-    return [max(candidates, key=lambda p: p.stat().st_mtime)] if candidates else []
+    latest = latest_run_results(target_dir)
+    return [latest] if latest else []
 
 
 def blocking_failures(run_results: list[Path], target_dir: Path | None = None) -> list[str]:
