@@ -245,28 +245,24 @@
             ~ ') as root where 1 = 0') %}
     {%- endif -%}
 
-    {#- 4. component id = smallest node id of the component -#}
+    {#- 4. component id = smallest node id of the component. Every node starts from a label:
+        itself on a full recompute; its old component (the smallest node id of it) or itself
+        when updating. A group of labels joined by the rounds takes the smallest of them. -#}
+    {%- set all_nodes = '(select node_a as node_id from ' ~ work.input
+        ~ ' union select node_b as node_id from ' ~ work.input ~ ') as all_nodes' -%}
+    {%- if mode.incremental -%}
+        {%- set labelled = 'select all_nodes.node_id, coalesce(old.component_id, all_nodes.node_id)'
+            ~ ' as label from ' ~ all_nodes ~ ' left join ' ~ existing_relation ~ ' as old'
+            ~ ' on all_nodes.node_id = old.node_id' -%}
+    {%- else -%}
+        {%- set labelled = 'select node_id, node_id as label from ' ~ all_nodes -%}
+    {%- endif -%}
     {% call statement('main') -%}
-        {%- if mode.incremental -%}
-            {#- a node's label is its old component (the smallest node id of it) or itself; a
-                group of labels joined tonight takes the smallest of them -#}
-            {{ clientbase.identity_cc_create_table_sql(work.result,
-                'select labelled.node_id, coalesce(merged.component_id, labelled.label) as component_id'
-                ~ ' from (select all_nodes.node_id, coalesce(old.component_id, all_nodes.node_id) as label'
-                ~ ' from (select node_a as node_id from ' ~ work.input ~ ' union select node_b as node_id from '
-                ~ work.input ~ ') as all_nodes left join ' ~ existing_relation ~ ' as old'
-                ~ ' on all_nodes.node_id = old.node_id) as labelled'
-                ~ ' left join (select vertex, min(vertex) over (partition by root_round, root) as component_id'
-                ~ ' from ' ~ roots.current ~ ') as merged on labelled.label = merged.vertex') }}
-        {%- else -%}
-            {{ clientbase.identity_cc_create_table_sql(work.result,
-                'select vertex as node_id, min(vertex) over (partition by root_round, root) as component_id'
-                ~ ' from ' ~ roots.current
-                ~ ' union all select node_id, node_id as component_id from ('
-                ~ 'select node_a as node_id from ' ~ work.input ~ ' union select node_b as node_id from '
-                ~ work.input ~ ') as all_nodes where node_id not in (select vertex from '
-                ~ roots.current ~ ')') }}
-        {%- endif -%}
+        {{ clientbase.identity_cc_create_table_sql(work.result,
+            'select labelled.node_id, coalesce(merged.component_id, labelled.label) as component_id'
+            ~ ' from (' ~ labelled ~ ') as labelled'
+            ~ ' left join (select vertex, min(vertex) over (partition by root_round, root) as component_id'
+            ~ ' from ' ~ roots.current ~ ') as merged on labelled.label = merged.vertex') }}
     {%- endcall %}
     {% if existing_relation is not none %}
         {% do adapter.drop_relation(existing_relation) %}
