@@ -61,35 +61,38 @@ resolved_responses as (
     where record_type = 'survey_response' and customer_id is not null
 ),
 
+message_addresses as (
+    -- one row per event and address reading, so that the join below is one equi-join (a join
+    -- on `email = value or phone = value or ...` cannot be hashed and compares every event with
+    -- every identifier: minutes at a million customers)
+    select
+        'email' as identifier_type,
+        email as identifier_value,
+        occurred_at
+    from message_events
+    union all
+    select
+        'phone' as identifier_type,
+        phone as identifier_value,
+        occurred_at
+    from message_events
+    union all
+    select
+        'telegram_id' as identifier_type,
+        telegram_id as identifier_value,
+        occurred_at
+    from message_events
+),
+
 messaging_refusals as (
-    -- one equi-join per address type: a join on `a or b or c` cannot be hashed and degrades
-    -- to comparing every event with every identifier (minutes at a million customers)
     select
         identifiers.customer_id,
-        message_events.occurred_at as refused_at
-    from message_events
+        message_addresses.occurred_at as refused_at
+    from message_addresses
     inner join identifiers
         on
-            identifiers.identifier_type = 'email'
-            and message_events.email = identifiers.identifier_value
-    union all
-    select
-        identifiers.customer_id,
-        message_events.occurred_at as refused_at
-    from message_events
-    inner join identifiers
-        on
-            identifiers.identifier_type = 'phone'
-            and message_events.phone = identifiers.identifier_value
-    union all
-    select
-        identifiers.customer_id,
-        message_events.occurred_at as refused_at
-    from message_events
-    inner join identifiers
-        on
-            identifiers.identifier_type = 'telegram_id'
-            and message_events.telegram_id = identifiers.identifier_value
+            message_addresses.identifier_type = identifiers.identifier_type
+            and message_addresses.identifier_value = identifiers.identifier_value
 ),
 
 survey_refusals as (
