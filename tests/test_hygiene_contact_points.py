@@ -67,7 +67,7 @@ def test_asset_reads_every_raw_table_and_writes_text_parquet(tmp_path):
         folder = raw / system / table / "partition_date=2026-10-01"
         folder.mkdir(parents=True)
         pd.DataFrame(columns, dtype="string").to_parquet(folder / "part-0.parquet")
-    path, checks = cp.write_contact_point_checks(raw)
+    path, checks, _ = cp.write_contact_point_checks(raw)
     assert path == raw / "reference" / "contact_point_checks" / "part-0.parquet"
     written = pd.read_parquet(path)
     text = written.drop(columns=["_loaded_at"])
@@ -154,8 +154,9 @@ def test_reruns_check_only_new_values_and_drop_vanished_ones(tmp_path, monkeypat
         return original(values)
 
     monkeypatch.setattr(cp, "build_contact_point_checks", spy)
-    path, checks = cp.write_contact_point_checks(raw)
+    path, checks, checked_now = cp.write_contact_point_checks(raw)
     assert sorted(checked) == ["89123456789", "new@x.ru"]
+    assert checked_now == 2
 
     # same rows, same order as checking everything from scratch
     monkeypatch.setattr(cp, "build_contact_point_checks", original)

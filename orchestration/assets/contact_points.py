@@ -198,6 +198,11 @@ def build_contact_point_checks(raw_values: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=OUTPUT_COLUMNS, dtype="object")
 
 
+def _none_for_missing(frame: pd.DataFrame) -> pd.DataFrame:
+    # text columns hold None for a missing value, as build_contact_point_checks makes them
+    return frame.astype(object).where(frame.notna(), None)
+
+
 def read_previous_checks(path: Path) -> pd.DataFrame:
     """Results of the last run that are still valid: checked with today's library versions.
     An unreadable file is ignored (everything is checked again), never trusted."""
@@ -208,7 +213,7 @@ def read_previous_checks(path: Path) -> pd.DataFrame:
         previous = pd.read_parquet(path, columns=OUTPUT_COLUMNS)
     except Exception:  # noqa: BLE001 - a damaged cache only costs a full re-check
         return empty
-    previous = previous.astype(object).where(previous.notna(), None)
+    previous = _none_for_missing(previous)
     return previous[previous["checked_with"] == checked_with()].reset_index(drop=True)
 
 
@@ -225,23 +230,19 @@ def update_contact_point_checks(
     fresh = build_contact_point_checks(unseen)
     combined = pd.concat([previous, fresh], ignore_index=True) if len(previous) else fresh
     checks = raw_values.merge(combined, on=key, how="left")[OUTPUT_COLUMNS]
-    return checks.astype(object).where(checks.notna(), None), len(unseen)
+    return _none_for_missing(checks), len(unseen)
 
 
 def output_path(raw_dir: Path) -> Path:
     return raw_dir / OUTPUT_SYSTEM / OUTPUT_TABLE / "part-0.parquet"
 
 
-def write_contact_point_checks(raw_dir: Path) -> tuple[Path, pd.DataFrame]:
+def write_contact_point_checks(raw_dir: Path) -> tuple[Path, pd.DataFrame, int]:
     """Validate all raw contact points and replace the reference file atomically. Values the
     previous file already holds (same library versions) are not checked again: on a night only
-    the new addresses cost the ~15 µs a value of the Python libraries."""
+    the new addresses cost the ~15 µs a value of the Python libraries. Returns the file, the
+    checks and how many values were checked now."""
     target = output_path(raw_dir)
-    checks, _ = _checks_for(raw_dir, target)
-    return target, checks
-
-
-def _checks_for(raw_dir: Path, target: Path) -> tuple[pd.DataFrame, int]:
     checks, checked = update_contact_point_checks(
         read_distinct_raw_values(raw_dir), read_previous_checks(target)
     )
@@ -253,7 +254,7 @@ def _checks_for(raw_dir: Path, target: Path) -> tuple[pd.DataFrame, int]:
     written["_loaded_at"] = pd.Timestamp(datetime.now(UTC)).floor("s")
     written.to_parquet(temporary, index=False)
     temporary.replace(target)
-    return checks, checked
+    return target, checks, checked
 
 
 # The key the dbt translator gives source raw.reference__contact_point_checks.
@@ -274,9 +275,7 @@ CONTACT_POINT_CHECKS_KEY = raw_asset_key(OUTPUT_SYSTEM, OUTPUT_TABLE)
     kinds={"python", "parquet"},
 )
 def contact_point_checks(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    raw_dir = get_settings().raw_dir
-    target = output_path(raw_dir)
-    checks, checked = _checks_for(raw_dir, target)
+    target, checks, checked = write_contact_point_checks(get_settings().raw_dir)
     invalid = checks["is_valid"].eq("false")
     by_type = checks.groupby("contact_point_type").size().to_dict()
     context.log.info(
