@@ -593,19 +593,49 @@ def compare_marts(
     return verdicts
 
 
+MART_MODELS = ("int_rfm_snapshots_scored", "customer_rfm", "cohort_retention")
+
+
+def _dbt_command(dbt: str | Path, command: str, *args: str) -> list[str]:
+    return [str(dbt), command, "--profiles-dir", str(REPO_DIR), "--project-dir",
+            str(REPO_DIR / "dbt_project"), *args]
+
+
+def _run_compiled_marts(ws: Workspace, target: Path, log_name: str,
+                        out: Path | None = None) -> tuple[Measured, dict | None]:
+    """benchmarks/sql_marts.py over the marts' SQL that dbt compiled into `target`."""
+    compiled = target / "compiled" / "clientbase" / "models"
+    models = [str(next(compiled.rglob(f"{name}.sql"))) for name in MART_MODELS]
+    measured = run_measured(
+        [sys.executable, str(BENCH_DIR / "sql_marts.py"),
+         *(["--out", str(out)] if out else []), str(ws.warehouse), *models],
+        dict(os.environ), ws.root / log_name)
+    if measured.returncode != 0:
+        return measured, None
+    return measured, json.loads(measured.output.strip().splitlines()[-1])
+
+
+def _report_same_rows(report: Report, label: str, verdicts: dict[str, str]) -> None:
+    for mart, verdict in verdicts.items():
+        report.add("marts", f"{mart}{label}: same rows as pandas",
+                   "yes" if verdict == "identical" else "NO", "", target="identical",
+                   met=verdict == "identical")
+        if verdict != "identical":
+            report.note(f"marts: {mart}{label} vs pandas: {verdict}")
+
+
 def section_marts(report: Report, ws: Workspace) -> None:
     if not ws.warehouse.exists():
         report.note("marts: no built warehouse (run `full` first)")
         return
     as_of = _as_of(ws.warehouse)
-    dbt = str(Path(sys.executable).with_name("dbt"))
+    dbt = Path(sys.executable).with_name("dbt")
     env = ws.env()
     env["DBT_TARGET_PATH"] = str(ws.root / "target_marts")
     measured = run_measured(
-        [dbt, "run", "--profiles-dir", str(REPO_DIR), "--project-dir",
-         str(REPO_DIR / "dbt_project"), "--select",
-         "int_rfm_snapshots_scored customer_rfm cohort_retention",
-         "--vars", json.dumps({"as_of_date": as_of})], env, ws.root / "marts_dbt.log")
+        _dbt_command(dbt, "run", "--select", " ".join(MART_MODELS),
+                     "--vars", json.dumps({"as_of_date": as_of})),
+        env, ws.root / "marts_dbt.log")
     if measured.returncode != 0:
         report.note(f"marts: dbt run failed, see {ws.root / 'marts_dbt.log'}")
         return
@@ -630,13 +660,8 @@ def section_marts(report: Report, ws: Workspace) -> None:
     # the same compiled SQL without dbt around it: the engine's share of the dbt figure, first
     # as the project builds it (as-of snapshot + the monthly history), then like for like with
     # the pandas notebook (as-of snapshot only: var rfm_history false)
-    names = ("int_rfm_snapshots_scored", "customer_rfm", "cohort_retention")
-    compiled = ws.root / "target_marts" / "compiled" / "clientbase" / "models"
-    models = [next(compiled.rglob(f"{name}.sql")) for name in names]
-    direct = run_measured([sys.executable, str(BENCH_DIR / "sql_marts.py"), str(ws.warehouse),
-                           *map(str, models)], dict(os.environ), ws.root / "marts_sql.log")
-    if direct.returncode == 0:
-        sql_info = json.loads(direct.output.strip().splitlines()[-1])
+    _, sql_info = _run_compiled_marts(ws, ws.root / "target_marts", "marts_sql.log")
+    if sql_info:
         report.add("marts", "RFM + cohort compiled SQL on DuckDB, with the monthly history",
                    sql_info["seconds"], "s", "pandas (load + compute)", info["seconds"],
                    sql_info["seconds"] / info["seconds"])
@@ -647,20 +672,16 @@ def section_marts(report: Report, ws: Workspace) -> None:
     env_asof = ws.env()
     env_asof["DBT_TARGET_PATH"] = str(ws.root / "target_marts_asof")
     compiling = run_measured(
-        [dbt, "compile", "--profiles-dir", str(REPO_DIR), "--project-dir",
-         str(REPO_DIR / "dbt_project"), "--select", " ".join(names),
-         "--vars", json.dumps({"as_of_date": as_of, "rfm_history": False})],
+        _dbt_command(dbt, "compile", "--select", " ".join(MART_MODELS),
+                     "--vars", json.dumps({"as_of_date": as_of, "rfm_history": False})),
         env_asof, ws.root / "marts_compile_asof.log")
-    compiled_asof = ws.root / "target_marts_asof" / "compiled" / "clientbase" / "models"
-    if compiling.returncode == 0:
-        models = [next(compiled_asof.rglob(f"{name}.sql")) for name in names]
+    if compiling.returncode != 0:
+        report.note(f"marts: dbt compile failed, see {ws.root / 'marts_compile_asof.log'}")
+    else:
         like_dir = ws.root / "marts_sql_asof"
-        like = run_measured([sys.executable, str(BENCH_DIR / "sql_marts.py"), "--out",
-                             str(like_dir), str(ws.warehouse), *map(str, models)],
-                            dict(os.environ),
-                            ws.root / "marts_sql_asof.log")
-        if like.returncode == 0:
-            like_info = json.loads(like.output.strip().splitlines()[-1])
+        like, like_info = _run_compiled_marts(ws, ws.root / "target_marts_asof",
+                                              "marts_sql_asof.log", out=like_dir)
+        if like_info:
             report.add("marts", "RFM + cohort compiled SQL on DuckDB, as-of snapshot (like pandas)",
                        like_info["seconds"], "s", "pandas (load + compute)", info["seconds"],
                        like_info["seconds"] / info["seconds"], "≤ 0.2×",
@@ -670,14 +691,10 @@ def section_marts(report: Report, ws: Workspace) -> None:
                        like.peak_rss / pandas.peak_rss, "< 1×", like.peak_rss < pandas.peak_rss)
             report.extra["marts: compiled SQL seconds (as-of only)"] = json.dumps(
                 like_info["models"], indent=1)
-            for mart, verdict in compare_marts(ws.warehouse, pandas_dir, like_dir).items():
-                report.add("marts", f"{mart} (as-of SQL): same rows as pandas",
-                           "yes" if verdict == "identical" else "NO", "", target="identical",
-                           met=verdict == "identical")
+            _report_same_rows(report, " (as-of SQL)",
+                              compare_marts(ws.warehouse, pandas_dir, like_dir))
         else:
             report.note(f"marts: as-of SQL run failed, see {ws.root / 'marts_sql_asof.log'}")
-    else:
-        report.note(f"marts: dbt compile failed, see {ws.root / 'marts_compile_asof.log'}")
     report.add("marts", "RFM + cohort, dbt invocation wall", measured.seconds, "s",
                "pandas process wall", pandas.seconds, measured.seconds / pandas.seconds)
     report.add("marts", "RFM + cohort, peak memory (process tree)", measured.peak_rss / GIB,
@@ -685,11 +702,7 @@ def section_marts(report: Report, ws: Workspace) -> None:
                "< 1×", measured.peak_rss < pandas.peak_rss)
     report.note("marts: the dbt side also computes the monthly RFM snapshots "
                 "(int_rfm_snapshots_scored feeds customer_rfm_monthly); pandas only the as-of one")
-    for mart, verdict in compare_marts(ws.warehouse, pandas_dir).items():
-        report.add("marts", f"{mart}: same rows as pandas", "yes" if verdict == "identical"
-                   else "NO", "", target="identical", met=verdict == "identical")
-        if verdict != "identical":
-            report.note(f"marts: {mart} vs pandas: {verdict}")
+    _report_same_rows(report, "", compare_marts(ws.warehouse, pandas_dir))
 
 
 # spark ---------------------------------------------------------------------------------------
@@ -730,9 +743,8 @@ def section_spark(report: Report, ws: Workspace, spark_python: Path, timeout: fl
         })
         (cmp_dir / target).mkdir(parents=True)
         measured = run_measured(
-            [str(dbt), "build", "--profiles-dir", str(REPO_DIR), "--project-dir",
-             str(REPO_DIR / "dbt_project"), "--exclude-resource-type", "test",
-             "--exclude-resource-type", "unit_test", "--vars", dbt_vars],
+            _dbt_command(dbt, "build", "--exclude-resource-type", "test",
+                         "--exclude-resource-type", "unit_test", "--vars", dbt_vars),
             env, cmp_dir / f"{target}.log", timeout=timeout)
         if measured.returncode != 0:
             report.note(f"spark: dbt build on {target} failed or timed out after "
