@@ -113,11 +113,7 @@ def cc_project(tmp_path_factory: pytest.TempPathFactory) -> dict:
     for name, make in GRAPHS.items():
         a, b, n = make(rng)
         graphs[name] = (a, b, n)
-        # every node declared by a self-loop, so isolated nodes take part too
-        node_a = np.concatenate([a, np.arange(n)])
-        node_b = np.concatenate([b, np.arange(n)])
-        frame = {"node_a": node_a.astype(np.int64), "node_b": node_b.astype(np.int64)}  # noqa: F841
-        con.execute(f"create table edges_{name} as select * from frame")
+        _write_edges(con, name, a, b, n)
         (root / "models" / f"cc_{name}.sql").write_text(
             "{{ config(materialized='connected_components') }}\n"
             f"select node_a, node_b from main.edges_{name}\n"
@@ -137,6 +133,7 @@ def cc_project(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 def _write_edges(con, name: str, a: np.ndarray, b: np.ndarray, n: int) -> None:
+    # every node declared by a self-loop, so isolated nodes take part too
     node_a = np.concatenate([a, np.arange(n)])
     node_b = np.concatenate([b, np.arange(n)])
     frame = {"node_a": node_a.astype(np.int64), "node_b": node_b.astype(np.int64)}  # noqa: F841
@@ -213,8 +210,18 @@ def _table(db: Path, model: str) -> dict[int, int]:
     return {int(node): int(component) for node, component in rows}
 
 
+def _growing_night(cc_project: dict, a: np.ndarray, b: np.ndarray, n: int):
+    """Tonight's edge list of `cc_growing`, then `dbt run` of it on last night's table."""
+    con = duckdb.connect(str(cc_project["db"]))
+    _write_edges(con, "growing", a, b, n)
+    con.close()
+    result = _dbt(cc_project["root"], "run", "--select", "cc_growing")
+    assert result.returncode == 0, result.stdout[-3000:]
+    return result
+
+
 def test_incremental_nights_equal_a_full_recompute(cc_project: dict) -> None:
-    root, db = cc_project["root"], cc_project["db"]
+    db = cc_project["db"]
     a, b, n = cc_project["graphs"]["random_graph"]
     rng = np.random.default_rng(11)
 
@@ -222,11 +229,7 @@ def test_incremental_nights_equal_a_full_recompute(cc_project: dict) -> None:
     n2 = n + 300
     a2 = np.concatenate([a, rng.integers(0, n2, 700)])
     b2 = np.concatenate([b, rng.integers(0, n2, 700)])
-    con = duckdb.connect(str(db))
-    _write_edges(con, "growing", a2, b2, n2)
-    con.close()
-    result = _dbt(root, "run", "--select", "cc_growing")
-    assert result.returncode == 0, result.stdout[-3000:]
+    result = _growing_night(cc_project, a2, b2, n2)
     assert "cc_growing: incremental update:" in result.stdout
     assert _table(db, "cc_growing") == _scipy_partition(a2, b2, n2)
 
@@ -234,16 +237,12 @@ def test_incremental_nights_equal_a_full_recompute(cc_project: dict) -> None:
     keep = np.ones(len(a2), dtype=bool)
     keep[rng.choice(len(a2), 50, replace=False)] = False
     a3, b3 = a2[keep], b2[keep]
-    con = duckdb.connect(str(db))
-    _write_edges(con, "growing", a3, b3, n2)
-    con.close()
-    result = _dbt(root, "run", "--select", "cc_growing")
-    assert result.returncode == 0, result.stdout[-3000:]
+    result = _growing_night(cc_project, a3, b3, n2)
     assert "cc_growing: full recompute of the identity graph:" in result.stdout
     assert "edge(s) of the last build are gone" in result.stdout
     assert _table(db, "cc_growing") == _scipy_partition(a3, b3, n2)
 
     # night 4: nothing new -> incremental with no rounds, same table
-    result = _dbt(root, "run", "--select", "cc_growing")
+    result = _growing_night(cc_project, a3, b3, n2)
     assert "cc_growing: incremental update: 0 new link(s)" in result.stdout
     assert _table(db, "cc_growing") == _scipy_partition(a3, b3, n2)
