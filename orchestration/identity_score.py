@@ -101,6 +101,23 @@ def _pairs(sizes: pd.Series) -> int:
     return int((sizes * (sizes - 1) // 2).sum())
 
 
+def _share(part: int, whole: int) -> float:
+    """part / whole, 1.0 when there is nothing to count (no pair is a perfect score)."""
+    return part / whole if whole else 1.0
+
+
+def _unresolved_alone(scored: pd.DataFrame) -> pd.DataFrame:
+    """A record without a customer is a customer of its own: it merges with nothing."""
+    unresolved = scored["customer_id"].isna()
+    scored.loc[unresolved, "customer_id"] = (
+        "unresolved:"
+        + scored.loc[unresolved, "record_type"]
+        + ":"
+        + scored.loc[unresolved, "record_id"]
+    )
+    return scored
+
+
 def score(resolved: pd.DataFrame, truth: pd.DataFrame) -> IdentityScore:
     """resolved: record_type, record_id, customer_id; truth: record_type, record_id, person_id."""
     truth = truth.assign(person_id=truth["person_id"].replace("", pd.NA))
@@ -111,15 +128,7 @@ def score(resolved: pd.DataFrame, truth: pd.DataFrame) -> IdentityScore:
         indicator=True,
     )
     missing = int((merged["_merge"] == "left_only").sum())
-    scored = merged[merged["_merge"] == "both"].drop(columns="_merge").copy()
-    # a record without a customer is a customer of its own: it merges with nothing
-    unresolved = scored["customer_id"].isna()
-    scored.loc[unresolved, "customer_id"] = (
-        "unresolved:"
-        + scored.loc[unresolved, "record_type"]
-        + ":"
-        + scored.loc[unresolved, "record_id"]
-    )
+    scored = _unresolved_alone(merged[merged["_merge"] == "both"].drop(columns="_merge").copy())
     merged_pairs = _pairs(scored.groupby("customer_id").size())
     people = scored[scored["person_id"].notna()]
     true_pairs = _pairs(people.groupby("person_id").size())
@@ -130,8 +139,8 @@ def score(resolved: pd.DataFrame, truth: pd.DataFrame) -> IdentityScore:
     multi = per_person[per_person["records"] >= 2]
     people_split = int((multi["customers"] > 1).sum())
     return IdentityScore(
-        precision=correct_pairs / merged_pairs if merged_pairs else 1.0,
-        recall=correct_pairs / true_pairs if true_pairs else 1.0,
+        precision=_share(correct_pairs, merged_pairs),
+        recall=_share(correct_pairs, true_pairs),
         split_share=people_split / len(multi) if len(multi) else 0.0,
         records_scored=len(scored),
         missing_records=missing,
@@ -331,8 +340,7 @@ def linkable_pairs(
         on=["record_type", "record_id"],
         how="inner",
     )
-    unresolved = scored["customer_id"].isna()
-    scored.loc[unresolved, "customer_id"] = "unresolved:" + scored.index[unresolved].astype(str)
+    scored = _unresolved_alone(scored)
     linkable = _pairs(scored.groupby("group").size())
     merged = _pairs(scored.groupby(["group", "customer_id"]).size())
     return merged, linkable
@@ -340,8 +348,7 @@ def linkable_pairs(
 
 def linkable_recall(resolved: pd.DataFrame, records: pd.DataFrame, groups: pd.Series) -> float:
     """Share of linkable pairs merged (1.0 when there are none)."""
-    merged, linkable = linkable_pairs(resolved, records, groups)
-    return merged / linkable if linkable else 1.0
+    return _share(*linkable_pairs(resolved, records, groups))
 
 
 def score_warehouse(
@@ -369,7 +376,7 @@ def score_warehouse(
         merged, linkable = linkable_pairs(resolved, records, groups)
         scores["attributable"] = replace(
             score(resolved, records),
-            recall=merged / linkable if linkable else 1.0,
+            recall=_share(merged, linkable),
             linkable_pairs=linkable,
             linkable_pairs_merged=merged,
         )
