@@ -71,7 +71,7 @@ def run_build(
     settings = get_settings()
     last = date.fromisoformat(last_day)
     tracked_first = max(date.fromisoformat(first_day), last - timedelta(days=TRACKED_DAYS - 1))
-    history = [d for d in every_day(first_day, last_day) if date.fromisoformat(d) < tracked_first]
+    history = every_day(first_day, (tracked_first - timedelta(days=1)).isoformat())
     if history:
         started = time.monotonic()
         results = extract_all(settings.landing_dir, settings.raw_dir, days=history)
