@@ -174,6 +174,22 @@ def test_sendable_audience_excludes_what_hygiene_rules_out(hygiene_warehouse):
     assert not hygiene.loc[hygiene["is_email_undeliverable"], "is_sendable_email"].any()
     reasons = set("|".join(undeliverable["email_undeliverable_reasons"]).split("|"))
     assert {"hard_bounce", "disposable_domain", "role_address"} <= reasons, reasons
+    # every phone is either judged by phonenumbers or one staging refuses (flagged invalid):
+    # none is silently unjudged, and an invalid one is never sendable by SMS
+    phones = _query(
+        hygiene_warehouse,
+        """
+        select h.phone, h.is_phone_valid, h.is_phone_invalid, h.is_sendable_sms,
+            c.contact_point_value is not null as is_checked
+        from marts.contact_hygiene h
+        left join staging.stg_hygiene__contact_point_checks c
+            on c.contact_point_type = 'phone' and c.contact_point_value = h.phone
+        where h.phone is not null
+        """,
+    )
+    assert (phones["is_checked"] | phones["is_phone_invalid"]).all()
+    assert not phones.loc[phones["is_phone_invalid"], "is_sendable_sms"].any()
+    assert phones.loc[~phones["is_checked"], "is_phone_valid"].isna().all()
     assert hygiene["is_duplicate"].sum() > 0
     assert (
         hygiene.loc[hygiene["is_duplicate"], "duplicate_crm_contact_ids"]

@@ -8,7 +8,8 @@
 --                     not_interested)
 --   duplicate         several CRM contacts resolved into this customer (a CRM to-do list)
 -- An address the contact-point checks have not seen (the asset did not run since it arrived)
--- is not called invalid: the warn-level test on phone says it is missing.
+-- is not called invalid: the warn-level test on phone says it is missing. A phone staging's
+-- normaliser refuses (kept by identity from a messaging address) is invalid.
 -- A channel is sendable when it has an address that is deliverable, consent is given, and the
 -- customer is neither inactive nor never active. The best send hour is local to the current
 -- (inferred) time zone.
@@ -213,6 +214,12 @@ flagged as (
         -- phone
         assessed.phone,
         assessed.is_phone_valid,
+        -- a phone only the identity layer kept (a messaging address staging's normaliser refuses,
+        -- e.g. a placeholder): no library check exists for it, and it is not a number to text
+        coalesce(
+            assessed.phone is not null and {{ clientbase.normalise_phone('assessed.phone') }} is null,
+            false
+        ) as is_phone_unreadable,
         assessed.phone_country_code,
         assessed.is_sms_hard_bounced,
         assessed.is_sms_soft_bouncing,
@@ -258,7 +265,7 @@ reasons as (
             "case when is_email_role then 'role_address|' else '' end",
             "case when is_email_disposable then 'disposable_domain|' else '' end"
         ]), '[|]$', '') }}, '') as email_undeliverable_reasons,
-        coalesce(not is_phone_valid, false) as is_phone_invalid,
+        coalesce(not is_phone_valid, false) or is_phone_unreadable as is_phone_invalid,
         crm_contact_count > 1 as is_duplicate,
         case
             when is_never_active
