@@ -19,7 +19,9 @@ resolved as (
     select * from {{ ref('int_identifiers_resolved') }}
 ),
 
-observed as (
+-- every edge record plus the steward's same_person links no record carries, with whether it
+-- was used for linking
+keyed_edges as (
     select
         edge_records.edge_record_id,
         edge_records.identifier_key_a,
@@ -27,83 +29,86 @@ observed as (
         edge_records.record_type,
         edge_records.record_id,
         edge_records.first_observed_at,
-        filtered_edges.edge_id is not null as is_linking,
+        filtered_edges.edge_id is not null as is_linking
+    from edge_records
+    left join filtered_edges
+        on
+            edge_records.identifier_key_a = filtered_edges.identifier_key_a
+            and edge_records.identifier_key_b = filtered_edges.identifier_key_b
+    union all
+    select
+        {{ dbt.hash("example_record") }} as edge_record_id,
+        identifier_key_a,
+        identifier_key_b,
+        'identity_override' as record_type,
+        {{ dbt.replace("example_record", "'identity_override:'", "''") }} as record_id,
+        first_observed_at,
+        true as is_linking
+    from filtered_edges
+    where edge_source = 'override' and record_count = 0
+),
+
+-- both ends resolved once (the identifiers, their customers and why an end was excluded)
+ended as (
+    select
+        keyed_edges.edge_record_id,
+        keyed_edges.record_type,
+        keyed_edges.record_id,
+        keyed_edges.first_observed_at,
+        keyed_edges.is_linking,
         case
-            when filtered_edges.edge_id is not null then null
+            when keyed_edges.is_linking then null
             when end_a.is_excluded
                 then {{ dbt.concat(["end_a.identifier", "' excluded: '", "end_a.exclusion_reason"]) }}
             when end_b.is_excluded
                 then {{ dbt.concat(["end_b.identifier", "' excluded: '", "end_b.exclusion_reason"]) }}
             else 'never_link override'
-        end as not_linking_reason
-    from edge_records
+        end as not_linking_reason,
+        end_a.identifier_type as identifier_type_a,
+        end_a.identifier_value as identifier_value_a,
+        end_a.customer_id as customer_id_a,
+        end_b.identifier_type as identifier_type_b,
+        end_b.identifier_value as identifier_value_b,
+        end_b.customer_id as customer_id_b
+    from keyed_edges
     inner join resolved as end_a
-        on edge_records.identifier_key_a = end_a.identifier_key
+        on keyed_edges.identifier_key_a = end_a.identifier_key
     inner join resolved as end_b
-        on edge_records.identifier_key_b = end_b.identifier_key
-    left join filtered_edges
-        on
-            edge_records.identifier_key_a = filtered_edges.identifier_key_a
-            and edge_records.identifier_key_b = filtered_edges.identifier_key_b
+        on keyed_edges.identifier_key_b = end_b.identifier_key
 ),
 
-overrides as (
-    select
-        {{ dbt.hash("filtered_edges.example_record") }} as edge_record_id,
-        filtered_edges.identifier_key_a,
-        filtered_edges.identifier_key_b,
-        'identity_override' as record_type,
-        {{ dbt.replace("filtered_edges.example_record", "'identity_override:'", "''") }} as record_id,
-        filtered_edges.first_observed_at,
-        true as is_linking,
-        cast(null as {{ dbt.type_string() }}) as not_linking_reason
-    from filtered_edges
-    where filtered_edges.edge_source = 'override' and filtered_edges.record_count = 0
-),
-
-all_edges as (
-    select * from observed
-    union all
-    select * from overrides
-),
-
+-- one row per edge and customer it touches: end a's customer, and end b's when it is another
 by_customer as (
     select
-        all_edges.*,
-        end_a.customer_id
-    from all_edges
-    inner join resolved as end_a
-        on all_edges.identifier_key_a = end_a.identifier_key
-    where end_a.customer_id is not null
-    union
+        ended.*,
+        ended.customer_id_a as customer_id
+    from ended
+    where ended.customer_id_a is not null
+    union all
     select
-        all_edges.*,
-        end_b.customer_id
-    from all_edges
-    inner join resolved as end_b
-        on all_edges.identifier_key_b = end_b.identifier_key
-    where end_b.customer_id is not null
+        ended.*,
+        ended.customer_id_b as customer_id
+    from ended
+    where
+        ended.customer_id_b is not null
+        and (ended.customer_id_a is null or ended.customer_id_b <> ended.customer_id_a)
 ),
 
 final as (
     select
-        {{ dbt.hash(dbt.concat(["by_customer.edge_record_id", "'|'", "by_customer.customer_id"])) }}
+        {{ dbt.hash(dbt.concat(["edge_record_id", "'|'", "customer_id"])) }}
             as customer_identity_edge_id,
-        by_customer.customer_id,
-        end_a.identifier_type as identifier_type_a,
-        end_a.identifier_value as identifier_value_a,
-        end_b.identifier_type as identifier_type_b,
-        end_b.identifier_value as identifier_value_b,
-        by_customer.record_type,
-        by_customer.record_id,
-        by_customer.first_observed_at,
-        by_customer.is_linking,
-        by_customer.not_linking_reason
+        customer_id,
+        identifier_type_a,
+        identifier_value_a,
+        identifier_type_b,
+        identifier_value_b,
+        record_type,
+        record_id,
+        first_observed_at,
+        is_linking,
+        not_linking_reason
     from by_customer
-    inner join resolved as end_a
-        on by_customer.identifier_key_a = end_a.identifier_key
-    inner join resolved as end_b
-        on by_customer.identifier_key_b = end_b.identifier_key
 )
 
 select
