@@ -58,8 +58,8 @@ def test_asset_reads_every_raw_table_and_writes_text_parquet(tmp_path):
     tables = {
         ("crm", "contacts"): {"email": ["a@x.ru", " a@x.ru", None], "phone": ["+48512345678"] * 3},
         ("messaging", "events"): {
-            "channel": ["email", "sms", "telegram"],
-            "address": ["info@x.ru", "89123456789", "tg_12345"],
+            "channel": ["email", "sms", "telegram", "whatsapp"],
+            "address": ["info@x.ru", "89123456789", "tg_12345", "4915112345678"],
         },
         ("pos", "receipts"): {"customer_phone": ["", "8 912 345 67 89", "bad"]},
     }
@@ -77,12 +77,16 @@ def test_asset_reads_every_raw_table_and_writes_text_parquet(tmp_path):
     # telegram ids are neither emails nor phones; blanks are skipped; spellings kept apart
     assert values == {
         ("email", "a@x.ru"), ("email", " a@x.ru"), ("email", "info@x.ru"),
+        # a messaging MSISDN is also checked as staging reads it (E.164); a national number not
+        ("phone", "4915112345678"), ("phone", "+4915112345678"),
         ("phone", "+48512345678"), ("phone", "89123456789"), ("phone", "8 912 345 67 89"),
         ("phone", "bad"),
     }  # fmt: skip
     by_value = written.set_index("value_raw")
     assert by_value.loc["info@x.ru", "is_role"] == "true"
     assert by_value.loc["bad", "is_valid"] == "false"
+    assert by_value.loc["+4915112345678", "is_valid"] == "true"
+    assert by_value.loc["+4915112345678", "phone_country_code"] == "DE"
 
 
 def _run_results(tmp_path, results):

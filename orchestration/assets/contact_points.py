@@ -27,6 +27,10 @@ class RawContactColumn:
     column: str
     contact_point_type: str
     where: str = "true"
+    # An ESP export writes phones as MSISDNs (country code and number, no plus). Staging reads a
+    # bare 10-15 digit value that is not a national number as E.164 (normalise_phone with
+    # assume_international), so that reading is checked too, as `+<digits>`.
+    msisdn: bool = False
 
 
 RAW_CONTACT_COLUMNS: tuple[RawContactColumn, ...] = (
@@ -39,7 +43,9 @@ RAW_CONTACT_COLUMNS: tuple[RawContactColumn, ...] = (
     RawContactColumn("loyalty", "cards", "phone", "phone"),
     RawContactColumn("web", "events", "email", "email"),
     RawContactColumn("messaging", "events", "address", "email", "channel = 'email'"),
-    RawContactColumn("messaging", "events", "address", "phone", "channel in ('sms', 'whatsapp')"),
+    RawContactColumn(
+        "messaging", "events", "address", "phone", "channel in ('sms', 'whatsapp')", msisdn=True
+    ),
     RawContactColumn("surveys", "responses", "email", "email"),
     RawContactColumn("surveys", "responses", "phone", "phone"),
 )
@@ -49,6 +55,9 @@ OUTPUT_TABLE = "contact_point_checks"
 
 # Phones without a country prefix are Russian, as in staging's normalise_phone default.
 DEFAULT_PHONE_REGION = "RU"
+# The national numbers of that plan (macros/normalise/normalise_phone.sql, national_rewrites):
+# staging reads these as Russian before it tries a bare number as an MSISDN.
+NATIONAL_PHONE_PATTERN = "8[0-9]{10}|7[0-9]{10}|[346-9][0-9]{9}"
 
 # Role mailboxes (RFC 2142 plus the usual shop/newsletter ones): they reach a team or nobody, not
 # a person, so marketing mail to them is wasted or flagged as spam. No maintained PyPI list exists
@@ -170,6 +179,15 @@ def read_distinct_raw_values(raw_dir: Path) -> pd.DataFrame:
             f" from read_parquet('{glob}')"
             f" where {source.column} is not null and trim({source.column}) <> '' and {source.where}"
         )
+        if source.msisdn:
+            selects.append(
+                f"select '+' || trim({source.column}) as value_raw,"
+                f" '{source.contact_point_type}' as contact_point_type"
+                f" from read_parquet('{glob}')"
+                f" where regexp_full_match(trim({source.column}), '[1-9][0-9]{{9,14}}')"
+                f" and not regexp_full_match(trim({source.column}), '{NATIONAL_PHONE_PATTERN}')"
+                f" and {source.where}"
+            )
     if not selects:
         return pd.DataFrame(columns=["value_raw", "contact_point_type"])
     query = " union ".join(selects) + " order by contact_point_type, value_raw"
