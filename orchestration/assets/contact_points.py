@@ -173,21 +173,19 @@ def read_distinct_raw_values(raw_dir: Path) -> pd.DataFrame:
         if not any(folder.glob("**/*.parquet")):
             continue
         glob = (folder / "**" / "*.parquet").as_posix().replace("'", "''")
-        selects.append(
-            f"select {source.column} as value_raw,"
-            f" '{source.contact_point_type}' as contact_point_type"
-            f" from read_parquet('{glob}')"
-            f" where {source.column} is not null and trim({source.column}) <> '' and {source.where}"
-        )
+        column = source.column
+        readings = [(column, f"{column} is not null and trim({column}) <> ''")]
         if source.msisdn:
-            selects.append(
-                f"select '+' || trim({source.column}) as value_raw,"
-                f" '{source.contact_point_type}' as contact_point_type"
-                f" from read_parquet('{glob}')"
-                f" where regexp_full_match(trim({source.column}), '[1-9][0-9]{{9,14}}')"
-                f" and not regexp_full_match(trim({source.column}), '{NATIONAL_PHONE_PATTERN}')"
-                f" and {source.where}"
-            )
+            readings.append((
+                f"'+' || trim({column})",
+                f"regexp_full_match(trim({column}), '[1-9][0-9]{{9,14}}')"
+                f" and not regexp_full_match(trim({column}), '{NATIONAL_PHONE_PATTERN}')",
+            ))
+        selects.extend(
+            f"select {value} as value_raw, '{source.contact_point_type}' as contact_point_type"
+            f" from read_parquet('{glob}') where {condition} and {source.where}"
+            for value, condition in readings
+        )
     if not selects:
         return pd.DataFrame(columns=["value_raw", "contact_point_type"])
     query = " union ".join(selects) + " order by contact_point_type, value_raw"
