@@ -111,16 +111,4 @@ final as (
     from by_customer
 )
 
-select
-    customer_identity_edge_id,
-    customer_id,
-    identifier_type_a,
-    identifier_value_a,
-    identifier_type_b,
-    identifier_value_b,
-    record_type,
-    record_id,
-    first_observed_at,
-    is_linking,
-    not_linking_reason
-from final
+select * from final
