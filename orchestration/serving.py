@@ -57,6 +57,7 @@ _HASH_NAME = re.compile(
     r"^(.*_)?(email|phone|address|telegram_id|vk_id|contact_point|contact_point_id|card_number"
     r"|anonymous_id)(_raw|_normalised)?(_[ab])?$"
 )
+_FLAG_NAME = re.compile(r"^(is|has)_")
 _IDENTIFIER_NAME = re.compile(r"(^|_)identifier(_value)?(_[ab])?$")
 _DROP_NAME = re.compile(
     r"^(first_name|last_name|middle_name|full_name|holder_name|customer_name|contact_name"
@@ -196,6 +197,10 @@ def pii_action(column: str) -> str | None:
     """'hash', 'drop' or None for a column name (the PII-safe schema's rule, also used to keep
     PII out of the audience filter language)."""
     name = column.lower()
+    # Flags about an address (is_sendable_email, has_email_consent) hold no address: they are
+    # what BI filters and counts on, so neither hashed nor dropped.
+    if _FLAG_NAME.match(name):
+        return None
     if _DROP_NAME.match(name):
         return "drop"
     if _HASH_NAME.match(name):

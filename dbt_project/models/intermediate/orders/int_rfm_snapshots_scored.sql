@@ -69,32 +69,57 @@ snapshot_dates as (
     {%- endif %}
 ),
 
-history as (
+customer_running as (
+    -- running totals per customer, one row per purchase or return day: the state of a customer
+    -- at snapshot D is the row of their last day before D. Joining each snapshot to that one
+    -- row (the day's validity interval) replaces grouping every snapshot's whole order history
+    -- (on L: 86M joined rows grouped down to 16M), and gives the same numbers.
     select
-        snapshot_dates.snapshot_date,
-        snapshot_dates.snapshot_kind,
-        customer_days.customer_id,
-        customer_days.ordered_date,
-        customer_days.is_purchase_day,
-        customer_days.purchase_orders,
-        customer_days.net_amount
-    from snapshot_dates
-    inner join customer_days
-        on snapshot_dates.snapshot_date > customer_days.ordered_date
+        customer_id,
+        ordered_date,
+        lead(ordered_date) over (
+            partition by customer_id order by ordered_date
+        ) as next_ordered_date,
+        min(case when is_purchase_day = 1 then ordered_date end) over (
+            partition by customer_id order by ordered_date
+            rows between unbounded preceding and current row
+        ) as first_purchase_date,
+        max(case when is_purchase_day = 1 then ordered_date end) over (
+            partition by customer_id order by ordered_date
+            rows between unbounded preceding and current row
+        ) as last_purchase_date,
+        sum(is_purchase_day) over (
+            partition by customer_id order by ordered_date
+            rows between unbounded preceding and current row
+        ) as purchase_days,
+        sum(purchase_orders) over (
+            partition by customer_id order by ordered_date
+            rows between unbounded preceding and current row
+        ) as purchase_orders,
+        sum(net_amount) over (
+            partition by customer_id order by ordered_date
+            rows between unbounded preceding and current row
+        ) as monetary
+    from customer_days
 ),
 
 per_customer as (
     select
-        snapshot_date,
-        snapshot_kind,
-        customer_id,
-        min(case when is_purchase_day = 1 then ordered_date end) as first_purchase_date,
-        max(case when is_purchase_day = 1 then ordered_date end) as last_purchase_date,
-        sum(is_purchase_day) as purchase_days,
-        sum(purchase_orders) as purchase_orders,
-        sum(net_amount) as monetary
-    from history
-    group by snapshot_date, snapshot_kind, customer_id
+        snapshot_dates.snapshot_date,
+        snapshot_dates.snapshot_kind,
+        customer_running.customer_id,
+        customer_running.first_purchase_date,
+        customer_running.last_purchase_date,
+        customer_running.purchase_days,
+        customer_running.purchase_orders,
+        customer_running.monetary
+    from snapshot_dates
+    inner join customer_running
+        on
+            snapshot_dates.snapshot_date > customer_running.ordered_date
+            -- the last day before the snapshot: the next one (if any) is on or after it
+            and snapshot_dates.snapshot_date
+            <= coalesce(customer_running.next_ordered_date, cast('9999-12-31' as date))
 ),
 
 purchasers as (

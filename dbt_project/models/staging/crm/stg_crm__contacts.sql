@@ -17,7 +17,7 @@ with
 
 source as (
     select raw_rows.* from {{ source('crm', 'contacts') }} as raw_rows
-    where {{ clientbase.new_raw_loads_predicate('raw_rows') }}
+    where {{ clientbase.new_raw_loads_predicate('raw_rows', source('crm', 'contacts')) }}
 ),
 
 typed as (

@@ -15,7 +15,7 @@ with
 
 source as (
     select raw_rows.* from {{ source('pos', 'receipt_lines') }} as raw_rows
-    where {{ clientbase.new_raw_loads_predicate('raw_rows') }}
+    where {{ clientbase.new_raw_loads_predicate('raw_rows', source('pos', 'receipt_lines')) }}
 ),
 
 typed as (

@@ -15,7 +15,7 @@ with
 
 source as (
     select raw_rows.* from {{ source('pos', 'receipts') }} as raw_rows
-    where {{ clientbase.new_raw_loads_predicate('raw_rows') }}
+    where {{ clientbase.new_raw_loads_predicate('raw_rows', source('pos', 'receipts')) }}
 ),
 
 typed as (

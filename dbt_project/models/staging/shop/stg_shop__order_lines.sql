@@ -15,7 +15,7 @@ with
 
 source as (
     select raw_rows.* from {{ source('shop', 'order_lines') }} as raw_rows
-    where {{ clientbase.new_raw_loads_predicate('raw_rows') }}
+    where {{ clientbase.new_raw_loads_predicate('raw_rows', source('shop', 'order_lines')) }}
 ),
 
 typed as (

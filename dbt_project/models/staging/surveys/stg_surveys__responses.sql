@@ -20,7 +20,7 @@ with
 
 source as (
     select raw_rows.* from {{ source('surveys', 'responses') }} as raw_rows
-    where {{ clientbase.new_raw_loads_predicate('raw_rows') }}
+    where {{ clientbase.new_raw_loads_predicate('raw_rows', source('surveys', 'responses')) }}
 ),
 
 typed as (

@@ -15,7 +15,7 @@ with
 
 source as (
     select raw_rows.* from {{ source('web', 'events') }} as raw_rows
-    where {{ clientbase.new_raw_loads_predicate('raw_rows') }}
+    where {{ clientbase.new_raw_loads_predicate('raw_rows', source('web', 'events')) }}
 ),
 
 typed as (
