@@ -46,33 +46,29 @@
         {%- if newest is none -%}
             true
         {%- else -%}
-            {%- set since = dbt.dateadd('hour', -1 * var('staging_reload_hours', 24) | int,
+            {#- loads after the margin's start; with the lookup, from the first load not held -#}
+            {%- set bound = dbt.dateadd('hour', -1 * var('staging_reload_hours', 24) | int,
                                         "cast('" ~ newest ~ "' as " ~ dbt.type_timestamp() ~ ")") -%}
+            {%- set after_bound = '>' -%}
+            {%- set first_new = none -%}
             {%- if look_up and execute -%}
                 {%- set first_new = run_query(
-                    clientbase.first_new_raw_load_query(raw_relation, since)
+                    clientbase.first_new_raw_load_query(raw_relation, bound)
                 ).columns[0].values()[0] -%}
-                {%- if first_new is none %}
-            1 = 0
-                {%- else -%}
-                    {%- set since_first_new = "cast('" ~ first_new ~ "' as " ~ dbt.type_timestamp() ~ ")" %}
-            {{ loaded_at_column }} >= {{ since_first_new }}
-            and not exists (
-                select 1
-                from {{ this }} as already_loaded
-                where
-                    already_loaded._loaded_at >= {{ since_first_new }}
-                    and already_loaded._source_file = {{ file_column }}
-                    and already_loaded._loaded_at = cast({{ loaded_at_column }} as {{ dbt.type_timestamp() }})
-            )
+                {%- if first_new is not none -%}
+                    {%- set bound = "cast('" ~ first_new ~ "' as " ~ dbt.type_timestamp() ~ ")" -%}
+                    {%- set after_bound = '>=' -%}
                 {%- endif -%}
+            {%- endif -%}
+            {%- if look_up and execute and first_new is none %}
+            1 = 0
             {%- else %}
-            {{ loaded_at_column }} > {{ since }}
+            {{ loaded_at_column }} {{ after_bound }} {{ bound }}
             and not exists (
                 select 1
                 from {{ this }} as already_loaded
                 where
-                    already_loaded._loaded_at > {{ since }}
+                    already_loaded._loaded_at {{ after_bound }} {{ bound }}
                     and already_loaded._source_file = {{ file_column }}
                     and already_loaded._loaded_at = cast({{ loaded_at_column }} as {{ dbt.type_timestamp() }})
             )
