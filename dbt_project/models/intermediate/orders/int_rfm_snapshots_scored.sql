@@ -80,27 +80,19 @@ customer_running as (
         lead(ordered_date) over (
             partition by customer_id order by ordered_date
         ) as next_ordered_date,
-        min(case when is_purchase_day = 1 then ordered_date end) over (
-            partition by customer_id order by ordered_date
-            rows between unbounded preceding and current row
-        ) as first_purchase_date,
-        max(case when is_purchase_day = 1 then ordered_date end) over (
-            partition by customer_id order by ordered_date
-            rows between unbounded preceding and current row
-        ) as last_purchase_date,
-        sum(is_purchase_day) over (
-            partition by customer_id order by ordered_date
-            rows between unbounded preceding and current row
-        ) as purchase_days,
-        sum(purchase_orders) over (
-            partition by customer_id order by ordered_date
-            rows between unbounded preceding and current row
-        ) as purchase_orders,
-        sum(net_amount) over (
-            partition by customer_id order by ordered_date
-            rows between unbounded preceding and current row
-        ) as monetary
+        min(case when is_purchase_day = 1 then ordered_date end) over running
+            as first_purchase_date,
+        max(case when is_purchase_day = 1 then ordered_date end) over running
+            as last_purchase_date,
+        sum(is_purchase_day) over running as purchase_days,
+        sum(purchase_orders) over running as purchase_orders,
+        sum(net_amount) over running as monetary
     from customer_days
+    -- (lead() takes no frame on Spark, hence the separate window above)
+    window running as (
+        partition by customer_id order by ordered_date
+        rows between unbounded preceding and current row
+    )
 ),
 
 per_customer as (
