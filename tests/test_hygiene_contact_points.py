@@ -67,8 +67,10 @@ def test_asset_reads_every_raw_table_and_writes_text_parquet(tmp_path):
         folder = raw / system / table / "partition_date=2026-10-01"
         folder.mkdir(parents=True)
         pd.DataFrame(columns, dtype="string").to_parquet(folder / "part-0.parquet")
-    path, checks, _ = cp.write_contact_point_checks(raw)
+    result = cp.write_contact_point_checks(raw)
+    path = result.path
     assert path == raw / "reference" / "contact_point_checks" / "part-0.parquet"
+    assert (result.mode, result.files_read) == ("full", 3)
     written = pd.read_parquet(path)
     text = written.drop(columns=["_loaded_at"])
     assert all(pd.api.types.is_string_dtype(text[c]) for c in text.columns)
@@ -87,6 +89,9 @@ def test_asset_reads_every_raw_table_and_writes_text_parquet(tmp_path):
     assert by_value.loc["bad", "is_valid"] == "false"
     assert by_value.loc["+4915112345678", "is_valid"] == "true"
     assert by_value.loc["+4915112345678", "phone_country_code"] == "DE"
+    assert result.summary == {
+        "rows": 9, "emails": 3, "phones": 6, "invalid": 2, "role": 1, "disposable": 0,
+    }  # fmt: skip
 
 
 def _run_results(tmp_path, results):
@@ -139,40 +144,120 @@ def test_gate_reads_gx_verdicts(tmp_path):
     ]
 
 
-def test_reruns_check_only_new_values_and_drop_vanished_ones(tmp_path, monkeypatch):
-    raw = tmp_path / "raw"
-    folder = raw / "crm" / "contacts" / "partition_date=2026-10-01"
-    folder.mkdir(parents=True)
-    first = {"email": ["a@x.ru", "info@y.ru", "gone@z.ru"], "phone": ["+48512345678", "bad", None]}
-    pd.DataFrame(first, dtype="string").to_parquet(folder / "part-0.parquet")
-    cp.write_contact_point_checks(raw)
+def _write_day(raw, day, columns, table=("crm", "contacts")):
+    folder = raw / table[0] / table[1] / f"partition_date={day}"
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(columns, dtype="string").to_parquet(folder / "part-0.parquet")
 
-    # next night: one value vanished (erased), two are new
-    second = {"email": ["a@x.ru", "info@y.ru", "new@x.ru"], "phone": ["+48512345678", "bad", "89123456789"]}  # noqa: E501
-    pd.DataFrame(second, dtype="string").to_parquet(folder / "part-0.parquet")
+
+def _written(path):
+    # as text with pandas' missing-value marker, whatever dtype the Parquet reader picks
+    return pd.read_parquet(path).drop(columns=["_loaded_at"]).astype("string")
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    """The values handed to the Python libraries, run by run."""
     checked = []
     original = cp.build_contact_point_checks
 
-    def spy(values):
+    def spying(values):
         checked.extend(values["value_raw"])
         return original(values)
 
-    monkeypatch.setattr(cp, "build_contact_point_checks", spy)
-    path, checks, checked_now = cp.write_contact_point_checks(raw)
-    assert sorted(checked) == ["89123456789", "new@x.ru"]
-    assert checked_now == 2
+    monkeypatch.setattr(cp, "build_contact_point_checks", spying)
+    yield checked
+    monkeypatch.setattr(cp, "build_contact_point_checks", original)
+
+
+def test_a_night_reads_only_new_raw_files_and_checks_only_new_values(tmp_path, spy):
+    raw = tmp_path / "raw"
+    _write_day(
+        raw, "2026-10-01", {"email": ["a@x.ru", "info@y.ru"], "phone": ["+48512345678", "bad"]}
+    )  # noqa: E501
+    first = cp.write_contact_point_checks(raw)
+    assert (first.mode, first.files_read, first.checked_now) == ("full", 1, 4)
+
+    # next night: a new day holding one known and two new values; the old day is not read
+    _write_day(raw, "2026-10-02", {"email": ["a@x.ru", "new@x.ru"], "phone": [None, "89123456789"]})  # noqa: E501
+    spy.clear()
+    night = cp.write_contact_point_checks(raw)
+    assert (night.mode, night.files_read, night.checked_now) == ("incremental", 1, 2)
+    assert sorted(spy) == ["89123456789", "new@x.ru"]
+    # the same rows, in the same order, as checking the whole raw zone from scratch
+    written = _written(night.path)
+    scratch = cp.build_contact_point_checks(cp.read_distinct_raw_values(raw)).astype("string")
+    pd.testing.assert_frame_equal(written, scratch)
+    assert night.rows == 6
+
+    # nothing new: nothing read, nothing checked, same file content
+    spy.clear()
+    idle = cp.write_contact_point_checks(raw)
+    assert (idle.mode, idle.files_read, idle.checked_now) == ("incremental", 0, 0)
+    pd.testing.assert_frame_equal(_written(idle.path), written)
+
+
+def test_reruns_check_only_new_values_and_drop_vanished_ones(tmp_path, spy, monkeypatch):
+    raw = tmp_path / "raw"
+    first = {"email": ["a@x.ru", "info@y.ru", "gone@z.ru"], "phone": ["+48512345678", "bad", None]}
+    _write_day(raw, "2026-10-01", first)
+    cp.write_contact_point_checks(raw)
+
+    # the same file rewritten (re-extracted, or scrubbed by an erasure): one value vanished,
+    # two are new. A changed file means every raw file is read again.
+    second = {
+        "email": ["a@x.ru", "info@y.ru", "new@x.ru"],
+        "phone": ["+48512345678", "bad", "89123456789"],
+    }  # noqa: E501
+    _write_day(raw, "2026-10-01", second)
+    spy.clear()
+    result = cp.write_contact_point_checks(raw)
+    assert result.mode == "full"
+    assert sorted(spy) == ["89123456789", "new@x.ru"]
+    assert result.checked_now == 2
 
     # same rows, same order as checking everything from scratch
-    monkeypatch.setattr(cp, "build_contact_point_checks", original)
-    scratch = original(cp.read_distinct_raw_values(raw))
-    pd.testing.assert_frame_equal(checks.reset_index(drop=True), scratch)
-    written = pd.read_parquet(path).drop(columns=["_loaded_at"])
+    spy.clear()
+    scratch = cp.build_contact_point_checks(cp.read_distinct_raw_values(raw)).astype("string")
+    written = _written(result.path)
     assert "gone@z.ru" not in set(written["value_raw"])
-    pd.testing.assert_frame_equal(written, scratch.astype("string"))
+    pd.testing.assert_frame_equal(written, scratch)
 
     # results of other library versions are never reused
     monkeypatch.setattr(cp, "checked_with", lambda: "email-validator 99")
-    monkeypatch.setattr(cp, "build_contact_point_checks", spy)
-    checked.clear()
-    cp.write_contact_point_checks(raw)
-    assert len(checked) == len(scratch)
+    spy.clear()
+    again = cp.write_contact_point_checks(raw)
+    assert again.mode == "full" and len(spy) == len(scratch)
+
+
+def test_a_checks_file_rewritten_in_place_is_not_trusted_for_a_night(tmp_path, spy):
+    """An erasure scrubs values from the checks file itself: the manifest no longer matches it,
+    so the next run reads every raw file instead of trusting what the file holds."""
+    raw = tmp_path / "raw"
+    _write_day(raw, "2026-10-01", {"email": ["a@x.ru", "b@x.ru"], "phone": [None, None]})
+    first = cp.write_contact_point_checks(raw)
+    kept = pd.read_parquet(first.path)
+    kept = kept[kept["value_raw"] != "b@x.ru"]
+    kept.to_parquet(first.path, index=False)
+    spy.clear()
+    result = cp.write_contact_point_checks(raw)
+    assert result.mode == "full" and spy == ["b@x.ru"]
+    assert set(_written(result.path)["value_raw"]) == {"a@x.ru", "b@x.ru"}
+    # a damaged manifest costs a full read, never a wrong file
+    cp.manifest_path(raw).write_text("{not json")
+    assert cp.write_contact_point_checks(raw).mode == "full"
+
+
+def test_many_values_are_checked_in_worker_processes_with_the_same_result(monkeypatch):
+    values = pd.DataFrame(
+        {
+            "value_raw": ["a@x.ru", "+48512345678", "bad", "info@y.ru", "89123456789", "x@@y"],
+            "contact_point_type": ["email", "phone", "phone", "email", "phone", "email"],
+        }
+    )
+    serial = cp.build_contact_point_checks(values, workers=1)
+    monkeypatch.setattr(cp, "PARALLEL_MIN_VALUES", 2)
+    monkeypatch.setattr(cp, "_CHUNK_VALUES", 4)
+    parallel = cp.build_contact_point_checks(values, workers=2)
+    pd.testing.assert_frame_equal(parallel, serial)
+    assert list(parallel["value_raw"]) == list(values["value_raw"])

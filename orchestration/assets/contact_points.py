@@ -1,6 +1,9 @@
 """Contact-point checks: validate every distinct raw email and phone with maintained libraries."""
 
+import json
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -163,34 +166,66 @@ def check_phone(value_raw: str, default_region: str = DEFAULT_PHONE_REGION) -> d
     }
 
 
-def read_distinct_raw_values(raw_dir: Path) -> pd.DataFrame:
-    """Distinct (value_raw, contact_point_type) over every raw table that holds emails or phones.
-    Read without union_by_name, like dbt's raw views: every raw file of a table has its full
-    column list, and reading one footer instead of every file's halves this read on size M."""
+def _raw_folders() -> list[tuple[str, str]]:
+    return sorted({(source.system, source.table) for source in RAW_CONTACT_COLUMNS})
+
+
+def list_raw_files(raw_dir: Path) -> dict[str, tuple[int, int]]:
+    """Every raw Parquet file the checks read, as path (relative to raw_dir) -> (size, mtime)."""
+    files = {}
+    for system, table in _raw_folders():
+        for path in sorted((raw_dir / system / table).glob("**/*.parquet")):
+            stat = path.stat()
+            files[path.relative_to(raw_dir).as_posix()] = (stat.st_size, stat.st_mtime_ns)
+    return files
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def distinct_raw_values_sql(raw_dir: Path, files: list[str] | None = None) -> str | None:
+    """SQL for the distinct (value_raw, contact_point_type) of the given raw files (relative to
+    raw_dir; all raw files when None), or None when there is no file to read. Read without
+    union_by_name, like dbt's raw views: every raw file of a table has its full column list, and
+    reading one footer instead of every file's halves this read on size M."""
+    wanted = None if files is None else set(files)
     selects = []
     for source in RAW_CONTACT_COLUMNS:
-        folder = raw_dir / source.system / source.table
-        if not any(folder.glob("**/*.parquet")):
+        paths = [
+            path
+            for path in sorted((raw_dir / source.system / source.table).glob("**/*.parquet"))
+            if wanted is None or path.relative_to(raw_dir).as_posix() in wanted
+        ]
+        if not paths:
             continue
-        glob = (folder / "**" / "*.parquet").as_posix().replace("'", "''")
+        listed = "[" + ", ".join(_sql_string(path.as_posix()) for path in paths) + "]"
         column = source.column
         readings = [(column, f"{column} is not null and trim({column}) <> ''")]
         if source.msisdn:
-            readings.append((
-                f"'+' || trim({column})",
-                f"regexp_full_match(trim({column}), '[1-9][0-9]{{9,14}}')"
-                f" and not regexp_full_match(trim({column}), '{NATIONAL_PHONE_PATTERN}')",
-            ))
+            readings.append(
+                (
+                    f"'+' || trim({column})",
+                    f"regexp_full_match(trim({column}), '[1-9][0-9]{{9,14}}')"
+                    f" and not regexp_full_match(trim({column}), '{NATIONAL_PHONE_PATTERN}')",
+                )
+            )
         selects.extend(
             f"select {value} as value_raw, '{source.contact_point_type}' as contact_point_type"
-            f" from read_parquet('{glob}') where {condition} and {source.where}"
+            f" from read_parquet({listed}) where {condition} and {source.where}"
             for value, condition in readings
         )
-    if not selects:
+    return " union ".join(selects) if selects else None
+
+
+def read_distinct_raw_values(raw_dir: Path) -> pd.DataFrame:
+    """Distinct (value_raw, contact_point_type) over every raw table that holds emails or phones,
+    in the order of the checks file."""
+    query = distinct_raw_values_sql(raw_dir)
+    if query is None:
         return pd.DataFrame(columns=["value_raw", "contact_point_type"])
-    query = " union ".join(selects) + " order by contact_point_type, value_raw"
     with duckdb.connect() as connection:
-        return connection.execute(query).df()
+        return connection.execute(f"{query} order by contact_point_type, value_raw").df()
 
 
 def checked_with() -> str:
@@ -201,78 +236,185 @@ def checked_with() -> str:
     )
 
 
-def build_contact_point_checks(raw_values: pd.DataFrame) -> pd.DataFrame:
-    """One checked row per distinct raw value, as text columns (the raw zone's convention)."""
-    libraries = checked_with()
+# Checking costs ~45 µs a value in Python; a first build of size L checks ~5M values, so from
+# this many values on the work is spread over one process per core (spawned, not forked: the
+# parent holds DuckDB's threads). A night's few thousand new values stay in this process.
+PARALLEL_MIN_VALUES = 50_000
+_CHUNK_VALUES = 100_000
+
+
+def _check_values(pairs: list[tuple[str, str]], libraries: str) -> list[tuple]:
+    """Rows in OUTPUT_COLUMNS order (tuples: a tenth of dicts' pickling between processes)."""
     rows = []
-    for value_raw, contact_point_type in raw_values.itertuples(index=False):
+    for value_raw, contact_point_type in pairs:
         if contact_point_type == "email":
             result = check_email(value_raw)
             result.update(phone_country_code=None, phone_time_zones=None, phone_time_zone_count="0")
         else:
             result = check_phone(value_raw)
-        rows.append({"value_raw": value_raw, "contact_point_type": contact_point_type, **result,
-                     "checked_with": libraries})  # fmt: skip
+        result.update(value_raw=value_raw, contact_point_type=contact_point_type)
+        result["checked_with"] = libraries
+        rows.append(tuple(result[column] for column in OUTPUT_COLUMNS))
+    return rows
+
+
+def build_contact_point_checks(
+    raw_values: pd.DataFrame, workers: int | None = None
+) -> pd.DataFrame:
+    """One checked row per distinct raw value, as text columns (the raw zone's convention), in
+    the order of `raw_values`."""
+    libraries = checked_with()
+    pairs = list(raw_values.itertuples(index=False, name=None))
+    workers = workers or os.cpu_count() or 1
+    if workers < 2 or len(pairs) < PARALLEL_MIN_VALUES:
+        rows = _check_values(pairs, libraries)
+    else:
+        chunks = [pairs[i : i + _CHUNK_VALUES] for i in range(0, len(pairs), _CHUNK_VALUES)]
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            # map keeps the chunks' order, so the rows keep the order of raw_values
+            checked = pool.map(_check_values, chunks, [libraries] * len(chunks))
+            rows = [row for chunk in checked for row in chunk]
     return pd.DataFrame(rows, columns=OUTPUT_COLUMNS, dtype="object")
-
-
-def _none_for_missing(frame: pd.DataFrame) -> pd.DataFrame:
-    # text columns hold None for a missing value, as build_contact_point_checks makes them
-    return frame.astype(object).where(frame.notna(), None)
-
-
-def read_previous_checks(path: Path) -> pd.DataFrame:
-    """Results of the last run that are still valid: checked with today's library versions.
-    An unreadable file is ignored (everything is checked again), never trusted."""
-    empty = pd.DataFrame(columns=OUTPUT_COLUMNS, dtype="object")
-    if not path.exists():
-        return empty
-    try:
-        previous = pd.read_parquet(path, columns=OUTPUT_COLUMNS)
-    except Exception:  # noqa: BLE001 - a damaged cache only costs a full re-check
-        return empty
-    previous = _none_for_missing(previous)
-    return previous[previous["checked_with"] == checked_with()].reset_index(drop=True)
-
-
-def update_contact_point_checks(
-    raw_values: pd.DataFrame, previous: pd.DataFrame
-) -> tuple[pd.DataFrame, int]:
-    """Checks of `raw_values`, reusing `previous` results and checking only values not seen
-    before: the same rows as `build_contact_point_checks(raw_values)`, in the same order. A value
-    no longer in the raw zone (erased, or its files re-extracted without it) drops out.
-    Returns the checks and how many values were checked anew."""
-    key = ["value_raw", "contact_point_type"]
-    known = raw_values.merge(previous[key], on=key, how="left", indicator=True)
-    unseen = known.loc[known["_merge"] == "left_only", key].reset_index(drop=True)
-    fresh = build_contact_point_checks(unseen)
-    combined = pd.concat([previous, fresh], ignore_index=True) if len(previous) else fresh
-    checks = raw_values.merge(combined, on=key, how="left")[OUTPUT_COLUMNS]
-    return _none_for_missing(checks), len(unseen)
 
 
 def output_path(raw_dir: Path) -> Path:
     return raw_dir / OUTPUT_SYSTEM / OUTPUT_TABLE / "part-0.parquet"
 
 
-def write_contact_point_checks(raw_dir: Path) -> tuple[Path, pd.DataFrame, int]:
-    """Validate all raw contact points and replace the reference file atomically. Values the
-    previous file already holds (same library versions) are not checked again: on a night only
-    the new addresses cost the ~15 µs a value of the Python libraries. Returns the file, the
-    checks and how many values were checked now."""
-    target = output_path(raw_dir)
-    checks, checked = update_contact_point_checks(
-        read_distinct_raw_values(raw_dir), read_previous_checks(target)
+def manifest_path(raw_dir: Path) -> Path:
+    # Not *.parquet: dbt's source and the erasure scan read only the checks file beside it.
+    return output_path(raw_dir).with_name("_read_files.json")
+
+
+def _file_stamp(path: Path) -> list[int]:
+    stat = path.stat()
+    return [stat.st_size, stat.st_mtime_ns]
+
+
+def read_manifest(raw_dir: Path) -> dict[str, tuple[int, int]] | None:
+    """The raw files the current checks file was made from, or None when that cannot be trusted:
+    no manifest, an unreadable one, other library versions, or a checks file that was rewritten
+    after it (an erasure scrubs values from it in place)."""
+    path, target = manifest_path(raw_dir), output_path(raw_dir)
+    if not path.exists() or not target.exists():
+        return None
+    try:
+        manifest = json.loads(path.read_text())
+        if manifest["checked_with"] != checked_with() or manifest["checks"] != _file_stamp(target):
+            return None
+        return {name: tuple(stamp) for name, stamp in manifest["files"].items()}
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+@dataclass(frozen=True)
+class ChecksWritten:
+    path: Path
+    rows: int
+    checked_now: int
+    # "incremental" (only raw files the last run had not read) or "full" (every raw file)
+    mode: str
+    files_read: int
+    summary: dict[str, int]
+
+
+def _previous_checks_sql(target: Path) -> str | None:
+    """Results of the last run that are still valid: checked with today's library versions. An
+    unreadable file is ignored (everything is checked again), never trusted."""
+    if not target.exists():
+        return None
+    columns = ", ".join(OUTPUT_COLUMNS)
+    query = (
+        f"select {columns} from read_parquet({_sql_string(target.as_posix())}) "
+        f"where checked_with = {_sql_string(checked_with())}"
     )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    # All-text schema even for an empty frame, so dbt's view has the columns staging expects;
-    # _loaded_at is TIMESTAMP WITH TIME ZONE as in every raw table.
-    written = checks.astype("string")
-    written["_loaded_at"] = pd.Timestamp(datetime.now(UTC)).floor("s")
-    written.to_parquet(temporary, index=False)
+    try:
+        with duckdb.connect() as connection:
+            connection.execute(f"select count(*) from ({query})").fetchone()
+    except duckdb.Error:
+        return None
+    return query
+
+
+def write_contact_point_checks(raw_dir: Path) -> ChecksWritten:
+    """Validate the raw contact points and replace the reference file atomically.
+
+    Only values not checked before (with the same library versions) cost the ~15 µs a value of
+    the Python libraries. A night reads only the raw files the last run had not read: the
+    manifest beside the checks file lists the files (size, mtime) the checks were made from.
+    When a listed file changed or vanished (re-extracted, or scrubbed by an erasure), every raw
+    file is read again, so a value that left the raw zone leaves the checks too. Either way the
+    file holds one row per distinct raw value of the raw zone, ordered by type and value."""
+    target = output_path(raw_dir)
+    files = list_raw_files(raw_dir)
+    known = read_manifest(raw_dir)
+    previous = _previous_checks_sql(target)
+    incremental = (
+        known is not None
+        and previous is not None
+        and all(files.get(name) == stamp for name, stamp in known.items())
+    )
+    to_read = sorted(set(files) - set(known)) if incremental else sorted(files)
+    key = "value_raw, contact_point_type"
+    typed = ", ".join(f"cast({c} as varchar) as {c}" for c in OUTPUT_COLUMNS)
+    nothing = "select " + ", ".join(f"null as {c}" for c in OUTPUT_COLUMNS) + " where false"
+    with duckdb.connect() as connection:
+        read = distinct_raw_values_sql(raw_dir, to_read) if to_read else None
+        no_values = (
+            "select cast(null as varchar) as value_raw, "
+            "cast(null as varchar) as contact_point_type where false"
+        )
+        connection.execute(f"create temp table raw_values as {read or no_values}")
+        connection.execute(
+            f"create temp table previous as select {typed} from ({previous or nothing})"
+        )
+        unseen = connection.execute(
+            f"select {key} from raw_values anti join previous using ({key}) order by {key}"
+        ).df()
+        fresh = build_contact_point_checks(unseen)  # noqa: F841 - read by the SQL below
+        connection.execute(
+            f"create temp table checked as select * from previous "
+            f"union all select {typed} from fresh"
+        )
+        if incremental:
+            rows = "select * from checked"
+        else:
+            # Only values still in the raw zone: an erased or re-extracted value drops out.
+            rows = f"select checked.* from raw_values inner join checked using ({key})"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        # All text like the rest of the raw zone, _loaded_at TIMESTAMP WITH TIME ZONE as in
+        # every raw table; an empty file still has the columns staging expects.
+        loaded_at = datetime.now(UTC).replace(microsecond=0)
+        connection.execute(
+            f"copy (select *, cast(? as timestamptz) as _loaded_at from ({rows}) "
+            f"order by contact_point_type, value_raw) to {_sql_string(temporary.as_posix())} "
+            "(format parquet, compression zstd)",
+            [loaded_at],
+        )
+        summary_row = connection.execute(
+            "select count(*), count(*) filter (where contact_point_type = 'email'), "
+            "count(*) filter (where contact_point_type = 'phone'), "
+            "count(*) filter (where is_valid = 'false'), count(*) filter (where is_role = 'true'), "
+            "count(*) filter (where is_disposable = 'true') "
+            f"from read_parquet({_sql_string(temporary.as_posix())})"
+        ).fetchone()
     temporary.replace(target)
-    return target, checks, checked
+    manifest = {"checked_with": checked_with(), "checks": _file_stamp(target), "files": files}
+    staged = manifest_path(raw_dir).with_name(f".{manifest_path(raw_dir).name}.{os.getpid()}.tmp")
+    staged.write_text(json.dumps(manifest, sort_keys=True))
+    staged.replace(manifest_path(raw_dir))
+    names = ("rows", "emails", "phones", "invalid", "role", "disposable")
+    summary = dict(zip(names, (int(v) for v in summary_row), strict=True))
+    return ChecksWritten(
+        path=target,
+        rows=summary["rows"],
+        checked_now=len(unseen),
+        mode="incremental" if incremental else "full",
+        files_read=len(to_read),
+        summary=summary,
+    )
 
 
 # The key the dbt translator gives source raw.reference__contact_point_checks.
@@ -293,22 +435,18 @@ CONTACT_POINT_CHECKS_KEY = raw_asset_key(OUTPUT_SYSTEM, OUTPUT_TABLE)
     kinds={"python", "parquet"},
 )
 def contact_point_checks(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    target, checks, checked = write_contact_point_checks(get_settings().raw_dir)
-    invalid = checks["is_valid"].eq("false")
-    by_type = checks.groupby("contact_point_type").size().to_dict()
+    written = write_contact_point_checks(get_settings().raw_dir)
     context.log.info(
-        f"{len(checks)} distinct contact points into {target}: {checked} checked now, "
-        f"{len(checks) - checked} unchanged since the last run"
+        f"{written.rows} distinct contact points into {written.path} ({written.mode} read of "
+        f"{written.files_read} raw files): {written.checked_now} checked now, "
+        f"{written.rows - written.checked_now} unchanged since the last run"
     )
     return dg.MaterializeResult(
         metadata={
-            "path": dg.MetadataValue.path(str(target)),
-            "rows": len(checks),
-            "checked_now": checked,
-            "emails": int(by_type.get("email", 0)),
-            "phones": int(by_type.get("phone", 0)),
-            "invalid": int(invalid.sum()),
-            "role": int(checks["is_role"].eq("true").sum()),
-            "disposable": int(checks["is_disposable"].eq("true").sum()),
+            "path": dg.MetadataValue.path(str(written.path)),
+            "read": written.mode,
+            "raw_files_read": written.files_read,
+            "checked_now": written.checked_now,
+            **written.summary,
         }
     )
