@@ -187,6 +187,8 @@ class Workspace:
                 shutil.rmtree(path)
         for path in (self.data, self.target, self.dagster_home):
             path.mkdir(parents=True)
+        # as `make setup` writes it: no usage statistics from a benchmark's Dagster instance
+        (self.dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
