@@ -111,13 +111,21 @@
 {%- endmacro %}
 
 
-{#- The rows of `ranked` to upsert: rank 1 of its key, and, on an incremental run, only where
-    the row the table keeps for the key does not rank strictly before it. `order_by` is the
-    ranking of the model's row_number(), as [(column, 'asc' | 'desc'), ...] over non-null
-    columns. -#}
-{% macro incremental_winners(ranked, key, order_by, rank_column='copy_rank') -%}
-    select {{ ranked }}.*
-    from {{ ranked }}
+{#- The rows of `relation` to upsert: the first copy of each key in `order_by`'s ranking
+    (row_number() as `copy_rank`), and, on an incremental run, only where the row the table
+    keeps for the key does not rank strictly before it. `order_by`: [(column, 'asc' | 'desc'),
+    ...] over non-null columns, ending in the raw zone's lineage so that no two copies tie. -#}
+{% macro incremental_winners(relation, key, order_by) -%}
+    select ranked.*
+    from (
+        select
+            {{ relation }}.*,
+            row_number() over (
+                partition by {{ key }}
+                order by {{ clientbase.order_by_list(order_by) }}
+            ) as copy_rank
+        from {{ relation }}
+    ) as ranked
     {%- if is_incremental() %}
         left join (
             select
@@ -128,11 +136,11 @@
             from {{ this }}
         ) as kept
             on
-                {{ ranked }}.{{ key }} = kept.{{ key }}
-                and {{ clientbase.ranks_before('kept', ranked, order_by) }}
+                ranked.{{ key }} = kept.{{ key }}
+                and {{ clientbase.ranks_before('kept', 'ranked', order_by) }}
     {%- endif %}
     where
-        {{ ranked }}.{{ rank_column }} = 1
+        ranked.copy_rank = 1
         {%- if is_incremental() %}
             and kept.{{ key }} is null
         {%- endif %}

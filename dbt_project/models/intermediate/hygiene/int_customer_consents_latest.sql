@@ -12,93 +12,22 @@
 
 with
 
-contacts as (
-    select * from {{ ref('stg_crm__contacts') }}
-),
-
-survey_responses as (
-    select * from {{ ref('stg_surveys__responses') }}
+-- every consent event before the as-of date, the same list customer_consent_history publishes
+consent_events as (
+    select * from {{ ref('int_consent_events_unioned') }}
 ),
 
 source_records as (
     select * from {{ ref('int_source_records_resolved') }}
 ),
 
-contact_points as (
-    select * from {{ ref('int_contact_points_assessed') }}
-),
-
-bounds as (
-    select {{ clientbase.as_of_date() }} as as_of_date
-),
-
-crm_events as (
-    {%- for channel in channels %}
-        select
-            source_records.customer_id,
-            '{{ channel }}' as channel,
-            case
-                when contacts.has_consent_{{ channel }} then 'consent_given' else 'consent_withdrawn'
-            end as event_kind,
-            coalesce(contacts.consent_{{ channel }}_at, contacts.updated_at) as event_at
-        from contacts
-        inner join source_records
-            on source_records.record_type = 'crm_contact' and contacts.contact_id = source_records.record_id
-        where source_records.customer_id is not null and contacts.has_consent_{{ channel }} is not null
-        {%- if not loop.last %}
-            union all
-        {%- endif %}
-    {%- endfor %}
-),
-
-messaging_events as (
-    select
-        customer_id,
-        channel,
-        'unsubscribed' as event_kind,
-        unsubscribed_at as event_at
-    from contact_points
-    where customer_id is not null and unsubscribed_at is not null
-    union all
-    select
-        customer_id,
-        channel,
-        'not_interested' as event_kind,
-        not_interested_at as event_at
-    from contact_points
-    where customer_id is not null and not_interested_at is not null
-),
-
-survey_events as (
-    {%- for channel in channels %}
-        select
-            source_records.customer_id,
-            '{{ channel }}' as channel,
-            'not_interested' as event_kind,
-            survey_responses.submitted_at as event_at
-        from survey_responses
-        inner join source_records
-            on
-                source_records.record_type = 'survey_response'
-                and survey_responses.response_id = source_records.record_id
-        where source_records.customer_id is not null and survey_responses.is_not_interested
-        {%- if not loop.last %}
-            union all
-        {%- endif %}
-    {%- endfor %}
-),
-
 events as (
-    select all_events.*
-    from (
-        select * from crm_events
-        union all
-        select * from messaging_events
-        union all
-        select * from survey_events
-    ) as all_events
-    cross join bounds
-    where cast(all_events.event_at as date) < bounds.as_of_date
+    select
+        customer_id,
+        channel,
+        change_kind as event_kind,
+        changed_at as event_at
+    from consent_events
 ),
 
 last_consents as (

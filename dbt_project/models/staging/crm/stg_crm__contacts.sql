@@ -9,6 +9,8 @@
 
 -- Incremental: reads only new raw loads and keeps the latest version of each record, also across nights
 -- (macros/staging/incremental_events.sql).
+-- the contact's latest state wins; ties (the same update exported twice) resolve to the
+-- latest export, then the last line, so a rebuild always keeps the same row
 {% set copy_order = [
     ('updated_at', 'desc'), ('partition_date', 'desc'), ('_source_file', 'desc'), ('_source_line', 'desc')
 ] %}
@@ -27,10 +29,7 @@ typed as (
         {{ clientbase.clean_text('last_name') }} as last_name,
         {{ clientbase.clean_text('first_name_latin') }} as first_name_latin,
         {{ clientbase.clean_text('last_name_latin') }} as last_name_latin,
-        case when trim(email) <> '' then email end as email_raw,
-        {{ clientbase.normalise_email('email') }} as email_normalised,
-        case when trim(phone) <> '' then phone end as phone_raw,
-        {{ clientbase.normalise_phone('phone') }} as phone_normalised,
+        {{ clientbase.contact_point_columns(email='email', phone='phone') }},
         {{ dbt.safe_cast('trim(birth_date)', 'date') }} as birth_date,
         nullif(lower(trim(gender)), '') as gender,
         {{ clientbase.clean_text('city') }} as city,
@@ -53,38 +52,19 @@ typed as (
         {{ clientbase.parse_utc_timestamp('consent_telegram_at') }} as consent_telegram_at,
         {{ clientbase.parse_utc_timestamp('created_at') }} as created_at,
         {{ clientbase.parse_utc_timestamp('updated_at') }} as updated_at,
-        cast(partition_date as date) as partition_date,
-        _source_file,
-        {{ dbt.safe_cast('_source_line', dbt.type_int()) }} as _source_line,
-        cast(_loaded_at as {{ dbt.type_timestamp() }}) as _loaded_at
+        {{ clientbase.staging_lineage_columns() }}
     from source
 ),
 
 validated as (
     select
         *,
-        case
-            when email_raw is not null
-                then coalesce({{ clientbase.is_valid_email('email_normalised') }}, false)
-        end as is_email_valid,
-        case when phone_raw is not null then phone_normalised is not null end as is_phone_valid
+        {{ clientbase.contact_point_validity() }}
     from typed
 ),
 
-ranked as (
-    select
-        *,
-        -- the contact's latest state wins; ties (the same update exported twice) resolve to the
-        -- latest export, then the last line, so a rebuild always keeps the same row
-        row_number() over (
-            partition by contact_id
-            order by {{ clientbase.order_by_list(copy_order) }}
-        ) as version_rank
-    from validated
-),
-
 winners as (
-    {{ clientbase.incremental_winners('ranked', 'contact_id', copy_order, rank_column='version_rank') }}
+    {{ clientbase.incremental_winners('validated', 'contact_id', copy_order) }}
 ),
 
 final as (
@@ -94,12 +74,7 @@ final as (
         last_name,
         first_name_latin,
         last_name_latin,
-        email_raw,
-        case when is_email_valid then email_normalised end as email,
-        is_email_valid,
-        phone_raw,
-        phone_normalised as phone,
-        is_phone_valid,
+        {{ clientbase.contact_point_outputs() }},
         birth_date,
         gender,
         city,

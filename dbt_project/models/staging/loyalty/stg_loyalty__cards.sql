@@ -9,6 +9,7 @@
 
 -- Incremental: reads only new raw loads and keeps the latest version of each record, also across nights
 -- (macros/staging/incremental_events.sql).
+-- keyed on the normalised number: '0012 3456' and '00123456' are one card
 {% set copy_order = [
     ('updated_at', 'desc'), ('partition_date', 'desc'), ('_source_file', 'desc'), ('_source_line', 'desc')
 ] %}
@@ -24,58 +25,32 @@ typed as (
     select
         {{ clientbase.normalise_card_number('card_number') }} as card_number,
         {{ clientbase.clean_text('holder_name') }} as holder_name,
-        case when trim(phone) <> '' then phone end as phone_raw,
-        {{ clientbase.normalise_phone('phone') }} as phone_normalised,
-        case when trim(email) <> '' then email end as email_raw,
-        {{ clientbase.normalise_email('email') }} as email_normalised,
+        {{ clientbase.contact_point_columns(email='email', phone='phone') }},
         {{ clientbase.parse_utc_timestamp('issued_at') }} as issued_at,
         nullif(trim(store_id), '') as store_id,
         {{ dbt.safe_cast('points_balance', 'decimal(18, 2)') }} as points_balance,
         nullif(lower(trim(status)), '') as card_status,
         {{ clientbase.parse_utc_timestamp('updated_at') }} as updated_at,
-        cast(partition_date as date) as partition_date,
-        _source_file,
-        {{ dbt.safe_cast('_source_line', dbt.type_int()) }} as _source_line,
-        cast(_loaded_at as {{ dbt.type_timestamp() }}) as _loaded_at
+        {{ clientbase.staging_lineage_columns() }}
     from source
 ),
 
 validated as (
     select
         *,
-        case
-            when email_raw is not null
-                then coalesce({{ clientbase.is_valid_email('email_normalised') }}, false)
-        end as is_email_valid,
-        case when phone_raw is not null then phone_normalised is not null end as is_phone_valid
+        {{ clientbase.contact_point_validity() }}
     from typed
 ),
 
-ranked as (
-    select
-        *,
-        -- keyed on the normalised number: '0012 3456' and '00123456' are one card
-        row_number() over (
-            partition by card_number
-            order by {{ clientbase.order_by_list(copy_order) }}
-        ) as version_rank
-    from validated
-),
-
 winners as (
-    {{ clientbase.incremental_winners('ranked', 'card_number', copy_order, rank_column='version_rank') }}
+    {{ clientbase.incremental_winners('validated', 'card_number', copy_order) }}
 ),
 
 final as (
     select
         card_number,
         holder_name,
-        phone_raw,
-        phone_normalised as phone,
-        is_phone_valid,
-        email_raw,
-        case when is_email_valid then email_normalised end as email,
-        is_email_valid,
+        {{ clientbase.contact_point_outputs() }},
         issued_at,
         store_id,
         points_balance,

@@ -9,6 +9,7 @@
 
 -- Incremental: reads only new raw loads and keeps the first copy of each event, also across
 -- nights (macros/staging/incremental_events.sql).
+-- the provider's webhook delivers at least once: keep the first copy of an event
 {% set copy_order = [('partition_date', 'asc'), ('_source_file', 'asc'), ('_source_line', 'asc')] %}
 
 with
@@ -30,10 +31,7 @@ typed as (
         nullif(lower(trim(event_type)), '') as event_type,
         {{ clientbase.parse_utc_timestamp('occurred_at') }} as occurred_at,
         {{ clientbase.clean_text('bounce_reason') }} as bounce_reason,
-        cast(partition_date as date) as partition_date,
-        _source_file,
-        {{ dbt.safe_cast('_source_line', dbt.type_int()) }} as _source_line,
-        cast(_loaded_at as {{ dbt.type_timestamp() }}) as _loaded_at
+        {{ clientbase.staging_lineage_columns() }}
     from source
 ),
 
@@ -98,19 +96,8 @@ validated as (
             and typed.address_raw = addresses_validated.address_raw
 ),
 
-ranked as (
-    select
-        *,
-        -- the provider's webhook delivers at least once: keep the first copy of an event
-        row_number() over (
-            partition by message_event_id
-            order by {{ clientbase.order_by_list(copy_order) }}
-        ) as copy_rank
-    from validated
-),
-
 winners as (
-    {{ clientbase.incremental_winners('ranked', 'message_event_id', copy_order) }}
+    {{ clientbase.incremental_winners('validated', 'message_event_id', copy_order) }}
 ),
 
 final as (

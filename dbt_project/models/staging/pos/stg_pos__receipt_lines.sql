@@ -27,10 +27,7 @@ typed as (
         {{ dbt.safe_cast('unit_price', 'decimal(18, 2)') }} as unit_price,
         {{ dbt.safe_cast('discount_amount', 'decimal(18, 2)') }} as discount_amount,
         {{ dbt.safe_cast('line_amount', 'decimal(18, 2)') }} as line_amount,
-        cast(partition_date as date) as partition_date,
-        _source_file,
-        {{ dbt.safe_cast('_source_line', dbt.type_int()) }} as _source_line,
-        cast(_loaded_at as {{ dbt.type_timestamp() }}) as _loaded_at
+        {{ clientbase.staging_lineage_columns() }}
     from source
 ),
 
@@ -42,18 +39,8 @@ keyed as (
     from typed
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by receipt_line_id
-            order by {{ clientbase.order_by_list(copy_order) }}
-        ) as copy_rank
-    from keyed
-),
-
 winners as (
-    {{ clientbase.incremental_winners('ranked', 'receipt_line_id', copy_order, rank_column='copy_rank') }}
+    {{ clientbase.incremental_winners('keyed', 'receipt_line_id', copy_order) }}
 ),
 
 final as (

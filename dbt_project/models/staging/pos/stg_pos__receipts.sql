@@ -9,6 +9,7 @@
 
 -- Incremental: reads only new raw loads and keeps the latest version of each record, also across nights
 -- (macros/staging/incremental_events.sql).
+-- a receipt is final when printed: a second copy is a re-delivered file
 {% set copy_order = [('partition_date', 'desc'), ('_source_file', 'desc'), ('_source_line', 'desc')] %}
 
 with
@@ -25,8 +26,7 @@ typed as (
         nullif(trim(register_id), '') as register_id,
         nullif(trim(cashier_id), '') as cashier_id,
         {{ clientbase.normalise_card_number('loyalty_card_number') }} as loyalty_card_number,
-        case when trim(customer_phone) <> '' then customer_phone end as phone_raw,
-        {{ clientbase.normalise_phone('customer_phone') }} as phone,
+        {{ clientbase.contact_point_columns(phone='customer_phone') }},
         nullif(lower(trim(receipt_type)), '') as receipt_type,
         {{ dbt.safe_cast('total_amount', 'decimal(18, 2)') }} as total_amount,
         {{ dbt.safe_cast('discount_amount', 'decimal(18, 2)') }} as discount_amount,
@@ -36,26 +36,19 @@ typed as (
         {{ clientbase.parse_timestamp('trim(created_at_local)', '%d.%m.%Y %H:%M:%S') }}
             as purchased_at_local,
         nullif(trim(original_receipt_id), '') as original_receipt_id,
-        cast(partition_date as date) as partition_date,
-        _source_file,
-        {{ dbt.safe_cast('_source_line', dbt.type_int()) }} as _source_line,
-        cast(_loaded_at as {{ dbt.type_timestamp() }}) as _loaded_at
+        {{ clientbase.staging_lineage_columns() }}
     from source
 ),
 
-ranked as (
+validated as (
     select
         *,
-        -- a receipt is final when printed: a second copy is a re-delivered file
-        row_number() over (
-            partition by receipt_id
-            order by {{ clientbase.order_by_list(copy_order) }}
-        ) as copy_rank
+        {{ clientbase.contact_point_validity(email=false) }}
     from typed
 ),
 
 winners as (
-    {{ clientbase.incremental_winners('ranked', 'receipt_id', copy_order, rank_column='copy_rank') }}
+    {{ clientbase.incremental_winners('validated', 'receipt_id', copy_order) }}
 ),
 
 final as (
@@ -65,9 +58,7 @@ final as (
         register_id,
         cashier_id,
         loyalty_card_number,
-        phone_raw,
-        phone,
-        case when phone_raw is not null then phone is not null end as is_phone_valid,
+        {{ clientbase.contact_point_outputs(email=false) }},
         receipt_type,
         total_amount,
         discount_amount,

@@ -9,6 +9,8 @@
 
 -- Incremental: reads only new raw loads and keeps the latest version of each record, also across nights
 -- (macros/staging/incremental_events.sql).
+-- lines are exported once, with their order's creation day; a line seen twice is a
+-- re-delivered file: keep the latest copy
 {% set copy_order = [('partition_date', 'desc'), ('_source_file', 'desc'), ('_source_line', 'desc')] %}
 
 with
@@ -27,27 +29,12 @@ typed as (
         {{ dbt.safe_cast('unit_price', 'decimal(18, 2)') }} as unit_price,
         {{ dbt.safe_cast('discount_amount', 'decimal(18, 2)') }} as discount_amount,
         {{ dbt.safe_cast('line_amount', 'decimal(18, 2)') }} as line_amount,
-        cast(partition_date as date) as partition_date,
-        _source_file,
-        {{ dbt.safe_cast('_source_line', dbt.type_int()) }} as _source_line,
-        cast(_loaded_at as {{ dbt.type_timestamp() }}) as _loaded_at
+        {{ clientbase.staging_lineage_columns() }}
     from source
 ),
 
-ranked as (
-    select
-        *,
-        -- lines are exported once, with their order's creation day; a line seen twice is a
-        -- re-delivered file: keep the latest copy
-        row_number() over (
-            partition by order_line_id
-            order by {{ clientbase.order_by_list(copy_order) }}
-        ) as copy_rank
-    from typed
-),
-
 winners as (
-    {{ clientbase.incremental_winners('ranked', 'order_line_id', copy_order, rank_column='copy_rank') }}
+    {{ clientbase.incremental_winners('typed', 'order_line_id', copy_order) }}
 ),
 
 final as (

@@ -9,6 +9,7 @@
 
 -- Incremental: reads only new raw loads and keeps the latest version of each record, also across nights
 -- (macros/staging/incremental_events.sql).
+-- an order is re-exported whenever its status changes: the latest update is its state
 {% set copy_order = [
     ('updated_at', 'desc'), ('partition_date', 'desc'), ('_source_file', 'desc'), ('_source_line', 'desc')
 ] %}
@@ -28,10 +29,7 @@ typed as (
         nullif(lower(trim(status)), '') as order_status,
         nullif(trim(user_id), '') as user_id,
         {{ clientbase.normalise_identifier('anonymous_id') }} as anonymous_id,
-        case when trim(email) <> '' then email end as email_raw,
-        {{ clientbase.normalise_email('email') }} as email_normalised,
-        case when trim(phone) <> '' then phone end as phone_raw,
-        {{ clientbase.normalise_phone('phone') }} as phone_normalised,
+        {{ clientbase.contact_point_columns(email='email', phone='phone') }},
         {{ clientbase.clean_text('first_name') }} as first_name,
         {{ clientbase.clean_text('last_name') }} as last_name,
         upper({{ clientbase.regexp_replace_all('promo_code', '[\\s\\x{00A0}]', '') }}) as promo_code,
@@ -41,37 +39,19 @@ typed as (
         {{ dbt.safe_cast('discount_amount', 'decimal(18, 2)') }} as discount_amount,
         {{ dbt.safe_cast('shipping_amount', 'decimal(18, 2)') }} as shipping_amount,
         {{ dbt.safe_cast('total_amount', 'decimal(18, 2)') }} as total_amount,
-        cast(partition_date as date) as partition_date,
-        _source_file,
-        {{ dbt.safe_cast('_source_line', dbt.type_int()) }} as _source_line,
-        cast(_loaded_at as {{ dbt.type_timestamp() }}) as _loaded_at
+        {{ clientbase.staging_lineage_columns() }}
     from source
 ),
 
 validated as (
     select
         *,
-        case
-            when email_raw is not null
-                then coalesce({{ clientbase.is_valid_email('email_normalised') }}, false)
-        end as is_email_valid,
-        case when phone_raw is not null then phone_normalised is not null end as is_phone_valid
+        {{ clientbase.contact_point_validity() }}
     from typed
 ),
 
-ranked as (
-    select
-        *,
-        -- an order is re-exported whenever its status changes: the latest update is its state
-        row_number() over (
-            partition by order_id
-            order by {{ clientbase.order_by_list(copy_order) }}
-        ) as version_rank
-    from validated
-),
-
 winners as (
-    {{ clientbase.incremental_winners('ranked', 'order_id', copy_order, rank_column='version_rank') }}
+    {{ clientbase.incremental_winners('validated', 'order_id', copy_order) }}
 ),
 
 final as (
@@ -82,12 +62,7 @@ final as (
         order_status,
         user_id,
         anonymous_id,
-        email_raw,
-        case when is_email_valid then email_normalised end as email,
-        is_email_valid,
-        phone_raw,
-        phone_normalised as phone,
-        is_phone_valid,
+        {{ clientbase.contact_point_outputs() }},
         first_name,
         last_name,
         nullif(promo_code, '') as promo_code,

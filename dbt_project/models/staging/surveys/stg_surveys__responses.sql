@@ -28,18 +28,12 @@ typed as (
         trim(response_id) as response_id,
         nullif(lower(trim(form_id)), '') as form_id,
         {{ clientbase.parse_utc_timestamp('submitted_at') }} as submitted_at,
-        case when trim(email) <> '' then email end as email_raw,
-        {{ clientbase.normalise_email('email') }} as email_normalised,
-        case when trim(phone) <> '' then phone end as phone_raw,
-        {{ clientbase.normalise_phone('phone') }} as phone_normalised,
+        {{ clientbase.contact_point_columns(email='email', phone='phone') }},
         {{ clientbase.clean_text('name') }} as full_name,
         {{ clientbase.clean_text('birthday') }} as birthday_raw,
         nullif(lower({{ clientbase.json_string_array_to_text('interests', '|') }}), '') as interests,
         {{ clientbase.clean_text('answer') }} as answer,
-        cast(partition_date as date) as partition_date,
-        _source_file,
-        {{ dbt.safe_cast('_source_line', dbt.type_int()) }} as _source_line,
-        cast(_loaded_at as {{ dbt.type_timestamp() }}) as _loaded_at
+        {{ clientbase.staging_lineage_columns() }}
     from source
 ),
 
@@ -129,26 +123,12 @@ birthday_checked as (
 validated as (
     select
         *,
-        case
-            when email_raw is not null
-                then coalesce({{ clientbase.is_valid_email('email_normalised') }}, false)
-        end as is_email_valid,
-        case when phone_raw is not null then phone_normalised is not null end as is_phone_valid
+        {{ clientbase.contact_point_validity() }}
     from birthday_checked
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by response_id
-            order by {{ clientbase.order_by_list(copy_order) }}
-        ) as copy_rank
-    from validated
-),
-
 winners as (
-    {{ clientbase.incremental_winners('ranked', 'response_id', copy_order, rank_column='copy_rank') }}
+    {{ clientbase.incremental_winners('validated', 'response_id', copy_order) }}
 ),
 
 final as (
@@ -156,12 +136,7 @@ final as (
         response_id,
         form_id,
         submitted_at,
-        email_raw,
-        case when is_email_valid then email_normalised end as email,
-        is_email_valid,
-        phone_raw,
-        phone_normalised as phone,
-        is_phone_valid,
+        {{ clientbase.contact_point_outputs() }},
         full_name,
         birth_date,
         case when is_day_month_possible then birth_month_number end as birth_month,

@@ -9,6 +9,7 @@
 
 -- Incremental: reads only new raw loads and keeps the first copy of each event, also across
 -- nights (macros/staging/incremental_events.sql).
+-- the tracker retries on a timeout, so an event can arrive twice: keep the first copy
 {% set copy_order = [('partition_date', 'asc'), ('_source_file', 'asc'), ('_source_line', 'asc')] %}
 
 with
@@ -25,42 +26,24 @@ typed as (
         {{ clientbase.parse_utc_timestamp('occurred_at') }} as occurred_at,
         {{ clientbase.normalise_identifier('anonymous_id') }} as anonymous_id,
         nullif(trim(user_id), '') as user_id,
-        case when trim(email) <> '' then email end as email_raw,
-        {{ clientbase.normalise_email('email') }} as email_normalised,
+        {{ clientbase.contact_point_columns(email='email') }},
         nullif(trim(product_id), '') as product_id,
         nullif(trim(page_url), '') as page_url,
         nullif(upper(trim(ip_country)), '') as ip_country_code,
         nullif(trim(ip_time_zone), '') as ip_time_zone,
-        cast(partition_date as date) as partition_date,
-        _source_file,
-        {{ dbt.safe_cast('_source_line', dbt.type_int()) }} as _source_line,
-        cast(_loaded_at as {{ dbt.type_timestamp() }}) as _loaded_at
+        {{ clientbase.staging_lineage_columns() }}
     from source
 ),
 
 validated as (
     select
         *,
-        case
-            when email_raw is not null
-                then coalesce({{ clientbase.is_valid_email('email_normalised') }}, false)
-        end as is_email_valid
+        {{ clientbase.contact_point_validity(phone=false) }}
     from typed
 ),
 
-ranked as (
-    select
-        *,
-        -- the tracker retries on a timeout, so an event can arrive twice: keep the first copy
-        row_number() over (
-            partition by event_id
-            order by {{ clientbase.order_by_list(copy_order) }}
-        ) as copy_rank
-    from validated
-),
-
 winners as (
-    {{ clientbase.incremental_winners('ranked', 'event_id', copy_order) }}
+    {{ clientbase.incremental_winners('validated', 'event_id', copy_order) }}
 ),
 
 final as (
@@ -70,9 +53,7 @@ final as (
         occurred_at,
         anonymous_id,
         user_id,
-        email_raw,
-        case when is_email_valid then email_normalised end as email,
-        is_email_valid,
+        {{ clientbase.contact_point_outputs(phone=false) }},
         product_id,
         page_url,
         ip_country_code,

@@ -1,0 +1,67 @@
+{#-
+    Columns every daily staging model types the same way, written once.
+-#}
+
+{#- The raw zone's lineage of a row, typed: landing day, file, line and load time. -#}
+{% macro staging_lineage_columns() -%}
+    cast(partition_date as date) as partition_date,
+    _source_file,
+    {{ dbt.safe_cast('_source_line', dbt.type_int()) }} as _source_line,
+    cast(_loaded_at as {{ dbt.type_timestamp() }}) as _loaded_at
+{%- endmacro %}
+
+
+{#- A record's email and phone as delivered (`email_raw`, `phone_raw`: null when blank) and
+    normalised (`email_normalised`: lowercased, IDNA; `phone_normalised`: E.164 or null when it
+    cannot be one). `email`, `phone`: the raw columns, or none when the source has no such
+    field. -#}
+{% macro contact_point_columns(email=none, phone=none) -%}
+    {%- set parts = [] -%}
+    {%- if email -%}
+        {%- do parts.append("case when trim(" ~ email ~ ") <> '' then " ~ email ~ " end as email_raw") -%}
+        {%- do parts.append(clientbase.normalise_email(email) ~ " as email_normalised") -%}
+    {%- endif -%}
+    {%- if phone -%}
+        {%- do parts.append("case when trim(" ~ phone ~ ") <> '' then " ~ phone ~ " end as phone_raw") -%}
+        {%- do parts.append(clientbase.normalise_phone(phone) ~ " as phone_normalised") -%}
+    {%- endif -%}
+    {{ parts | join(",\n        ") }}
+{%- endmacro %}
+
+
+{#- Whether a delivered address is valid: null when none was delivered, false when it does not
+    normalise (phone) or fails the syntax check (email). Reads the columns of
+    contact_point_columns(). -#}
+{% macro contact_point_validity(email=true, phone=true) -%}
+    {%- set parts = [] -%}
+    {%- if email -%}
+        {%- do parts.append(
+            "case when email_raw is not null then coalesce("
+            ~ clientbase.is_valid_email('email_normalised') ~ ", false) end as is_email_valid"
+        ) -%}
+    {%- endif -%}
+    {%- if phone -%}
+        {%- do parts.append(
+            "case when phone_raw is not null then phone_normalised is not null end as is_phone_valid"
+        ) -%}
+    {%- endif -%}
+    {{ parts | join(",\n        ") }}
+{%- endmacro %}
+
+
+{#- The published address columns: the raw form, the normalised one when it is valid, and the
+    flag. Reads the columns of contact_point_columns() and contact_point_validity(). -#}
+{% macro contact_point_outputs(email=true, phone=true) -%}
+    {%- set parts = [] -%}
+    {%- if email -%}
+        {%- do parts.append("email_raw") -%}
+        {%- do parts.append("case when is_email_valid then email_normalised end as email") -%}
+        {%- do parts.append("is_email_valid") -%}
+    {%- endif -%}
+    {%- if phone -%}
+        {%- do parts.append("phone_raw") -%}
+        {%- do parts.append("phone_normalised as phone") -%}
+        {%- do parts.append("is_phone_valid") -%}
+    {%- endif -%}
+    {{ parts | join(",\n        ") }}
+{%- endmacro %}
