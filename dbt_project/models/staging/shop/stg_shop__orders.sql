@@ -1,11 +1,4 @@
-{{
-    config(
-        materialized=clientbase.upsert_materialization(),
-        unique_key='order_id',
-        incremental_strategy=clientbase.upsert_strategy(),
-        on_schema_change='fail',
-    )
-}}
+{{ clientbase.incremental_staging_config(unique_key='order_id') }}
 
 -- Incremental: reads only new raw loads and keeps the latest version of each record, also across nights
 -- (macros/staging/incremental_events.sql).
