@@ -53,6 +53,36 @@ def test_phone_checks(raw, valid, e164, country, zones):
         assert int(result["phone_time_zone_count"]) > 1
 
 
+@pytest.mark.parametrize(
+    ("bare", "national"),
+    [
+        ("89161234567", True),  # trunk 8 + 10 digits
+        ("79161234567", True),  # country code without its plus
+        ("4951283020", True),  # bare 10-digit landline
+        ("48601234567", False),  # an MSISDN: Poland
+        ("5951283020", False),  # no +7 number starts with 5
+    ],
+)
+def test_national_numbers_come_from_the_numbering_plan_staging_uses(bare, national):
+    import re
+
+    assert bool(re.fullmatch(cp.national_phone_pattern(), bare)) is national
+
+
+def test_national_pattern_follows_dbt_project_vars(tmp_path, monkeypatch):
+    (tmp_path / "dbt_project.yml").write_text(
+        "vars:\n"
+        "  phone_numbering_plans:\n"
+        "    '48':\n"
+        "      national_rewrites:\n"
+        "        - ['^0?([1-9][0-9]{8})$', '+48\\1']\n"
+        "      valid: '^[+]48[0-9]{9}$'\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(cp, "DBT_PROJECT_DIR", tmp_path)
+    assert cp.national_phone_pattern("48") == "0?([1-9][0-9]{8})"
+
+
 def test_asset_reads_every_raw_table_and_writes_text_parquet(tmp_path):
     raw = tmp_path / "raw"
     tables = {

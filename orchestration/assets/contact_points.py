@@ -15,10 +15,11 @@ import email_validator
 import pandas as pd
 import phonenumbers
 import phonenumbers.timezone
+import yaml
 from disposable_email_domains import blocklist as disposable_domains
 
 from orchestration.assets.extraction import EXTRACTION_GROUP, raw_asset_key
-from orchestration.config import get_settings
+from orchestration.config import DBT_PROJECT_DIR, get_settings
 
 
 # Where the raw values live: (system, table, column, contact point type). A messaging address is
@@ -58,9 +59,16 @@ OUTPUT_TABLE = "contact_point_checks"
 
 # Phones without a country prefix are Russian, as in staging's normalise_phone default.
 DEFAULT_PHONE_REGION = "RU"
-# The national numbers of that plan (macros/normalise/normalise_phone.sql, national_rewrites):
-# staging reads these as Russian before it tries a bare number as an MSISDN.
-NATIONAL_PHONE_PATTERN = "8[0-9]{10}|7[0-9]{10}|[346-9][0-9]{9}"
+DEFAULT_PHONE_COUNTRY_CODE = "7"
+
+
+def national_phone_pattern(country_code: str = DEFAULT_PHONE_COUNTRY_CODE) -> str:
+    """The bare numbers staging reads as national numbers of `country_code` before it tries a
+    bare number as an MSISDN: the match patterns of that plan's `national_rewrites` in
+    dbt_project.yml (vars.phone_numbering_plans, which normalise_phone applies), unanchored."""
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
+    plan = project["vars"]["phone_numbering_plans"][country_code]
+    return "|".join(pattern.strip("^$") for pattern, _ in plan["national_rewrites"])
 
 # Role mailboxes (RFC 2142 plus the usual shop/newsletter ones): they reach a team or nobody, not
 # a person, so marketing mail to them is wasted or flagged as spam. No maintained PyPI list exists
@@ -207,7 +215,7 @@ def distinct_raw_values_sql(raw_dir: Path, files: list[str] | None = None) -> st
                 (
                     f"'+' || trim({column})",
                     f"regexp_full_match(trim({column}), '[1-9][0-9]{{9,14}}')"
-                    f" and not regexp_full_match(trim({column}), '{NATIONAL_PHONE_PATTERN}')",
+                    f" and not regexp_full_match(trim({column}), '{national_phone_pattern()}')",
                 )
             )
         selects.extend(

@@ -34,21 +34,12 @@
         real numbers and are left to the identity layer's hub detection.
 -#}
 {% macro normalise_phone(col, default_country_code='7', assume_international=false) -%}
-    {%- set numbering_plans = {
-        '7': {
-            'national_rewrites': [
-                ['^8([0-9]{10})$', '+7\\1'],
-                ['^(7[0-9]{10})$', '+\\1'],
-                ['^([346-9][0-9]{9})$', '+7\\1'],
-            ],
-            'valid': '^[+](7[346-9][0-9]{9}|[1-69][0-9]{7,14}|8[0-24-8][0-9]{6,13})$',
-        },
-    } -%}
+    {%- set numbering_plans = var('phone_numbering_plans', {}) -%}
     {%- set plan = numbering_plans.get(default_country_code | string) -%}
     {%- if plan is none -%}
         {{ exceptions.raise_compiler_error(
             "normalise_phone has no numbering plan for default country code '"
-            ~ default_country_code ~ "'; add one to macros/normalise/normalise_phone.sql"
+            ~ default_country_code ~ "'; add one under vars.phone_numbering_plans in dbt_project.yml"
         ) }}
     {%- endif -%}
     {%- set trimmed = 'trim(' ~ col ~ ')' -%}
