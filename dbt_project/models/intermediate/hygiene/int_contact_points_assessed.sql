@@ -22,26 +22,45 @@ bounds as (
     select {{ clientbase.as_of_date() }} as as_of_date
 ),
 
-addressed as (
+-- one row per delivered address, event type and, for soft bounces only, event time: the
+-- address keys below are then computed once per address rather than once per event (size L:
+-- 30M events, ~1M addresses), and soft bounces keep the times the delivery rule compares
+message_addresses as (
     select
         message_events.channel,
-        case message_events.channel
+        message_events.email,
+        message_events.telegram_id,
+        message_events.phone,
+        message_events.address_raw,
+        message_events.event_type,
+        case when message_events.event_type = 'bounced_soft' then message_events.occurred_at end
+            as soft_bounced_at,
+        count(*) as event_count,
+        max(message_events.occurred_at) as last_occurred_at
+    from message_events
+    cross join bounds
+    where cast(message_events.occurred_at as date) < bounds.as_of_date
+    group by 1, 2, 3, 4, 5, 6, 7
+),
+
+addressed as (
+    select
+        channel,
+        case channel
             when 'email' then 'email'
             when 'telegram' then 'telegram_id'
             else 'phone'
         end as identifier_type,
-        case message_events.channel
-            when 'email' then {{ clientbase.identity_email_key('message_events.email') }}
-            when 'telegram' then message_events.telegram_id
-            else {{ clientbase.identity_messaging_phone(
-                'message_events.phone', 'message_events.address_raw', 'message_events.channel'
-            ) }}
+        case channel
+            when 'email' then {{ clientbase.identity_email_key('email') }}
+            when 'telegram' then telegram_id
+            else {{ clientbase.identity_messaging_phone('phone', 'address_raw', 'channel') }}
         end as identifier_value,
-        message_events.event_type,
-        message_events.occurred_at
-    from message_events
-    cross join bounds
-    where cast(message_events.occurred_at as date) < bounds.as_of_date
+        event_type,
+        soft_bounced_at,
+        event_count,
+        last_occurred_at
+    from message_addresses
 ),
 
 deliveries as (
@@ -49,7 +68,7 @@ deliveries as (
         channel,
         identifier_type,
         identifier_value,
-        max(case when event_type in ('delivered', 'opened', 'clicked') then occurred_at end) as last_delivered_at
+        max(case when event_type in ('delivered', 'opened', 'clicked') then last_occurred_at end) as last_delivered_at
     from addressed
     where identifier_value is not null
     group by 1, 2, 3
@@ -60,24 +79,39 @@ summarised as (
         addressed.channel,
         addressed.identifier_type,
         addressed.identifier_value,
-        sum(case when addressed.event_type = 'sent' then 1 else 0 end) as sent_count,
-        sum(case when addressed.event_type = 'delivered' then 1 else 0 end) as delivered_count,
-        sum(case when addressed.event_type in ('opened', 'clicked') then 1 else 0 end) as engaged_count,
-        sum(case when addressed.event_type = 'bounced_hard' then 1 else 0 end) as hard_bounce_count,
-        sum(case when addressed.event_type = 'bounced_soft' then 1 else 0 end) as soft_bounce_count,
+        sum(case when addressed.event_type = 'sent' then addressed.event_count else 0 end) as sent_count,
+        sum(case when addressed.event_type = 'delivered' then addressed.event_count else 0 end) as delivered_count,
+        sum(
+            case when addressed.event_type in ('opened', 'clicked') then addressed.event_count else 0 end
+        ) as engaged_count,
+        sum(
+            case when addressed.event_type = 'bounced_hard' then addressed.event_count else 0 end
+        ) as hard_bounce_count,
+        sum(
+            case when addressed.event_type = 'bounced_soft' then addressed.event_count else 0 end
+        ) as soft_bounce_count,
         sum(
             case
                 when
                     addressed.event_type = 'bounced_soft'
-                    and (deliveries.last_delivered_at is null or addressed.occurred_at > deliveries.last_delivered_at)
-                    then 1
+                    and (
+                        deliveries.last_delivered_at is null
+                        or addressed.soft_bounced_at > deliveries.last_delivered_at
+                    )
+                    then addressed.event_count
                 else 0
             end
         ) as soft_bounces_since_delivery,
-        max(case when addressed.event_type = 'bounced_hard' then addressed.occurred_at end) as last_hard_bounced_at,
+        max(
+            case when addressed.event_type = 'bounced_hard' then addressed.last_occurred_at end
+        ) as last_hard_bounced_at,
         max(deliveries.last_delivered_at) as last_delivered_at,
-        max(case when addressed.event_type = 'unsubscribed' then addressed.occurred_at end) as unsubscribed_at,
-        max(case when addressed.event_type = 'not_interested' then addressed.occurred_at end) as not_interested_at
+        max(
+            case when addressed.event_type = 'unsubscribed' then addressed.last_occurred_at end
+        ) as unsubscribed_at,
+        max(
+            case when addressed.event_type = 'not_interested' then addressed.last_occurred_at end
+        ) as not_interested_at
     from addressed
     inner join deliveries
         on

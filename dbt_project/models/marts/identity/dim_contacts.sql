@@ -75,6 +75,22 @@ latest_crm_consents as (
     where recency_rank = 1
 ),
 
+-- one row per delivered address and event type, so that the address keys below are computed
+-- once per address rather than once per event (size L: 30M events, ~1M addresses)
+message_addresses as (
+    select
+        channel,
+        email,
+        telegram_id,
+        phone,
+        address_raw,
+        event_type,
+        count(*) as event_count,
+        max(occurred_at) as last_occurred_at
+    from message_events
+    group by channel, email, telegram_id, phone, address_raw, event_type
+),
+
 messages as (
     select
         case channel
@@ -89,8 +105,9 @@ messages as (
         end as identifier_value,
         channel,
         event_type,
-        occurred_at
-    from message_events
+        event_count,
+        last_occurred_at
+    from message_addresses
 ),
 
 unsubscribes as (
@@ -98,7 +115,7 @@ unsubscribes as (
         identifier_type,
         identifier_value,
         channel,
-        max(occurred_at) as unsubscribed_at
+        max(last_occurred_at) as unsubscribed_at
     from messages
     where event_type = 'unsubscribed' and identifier_value is not null
     group by identifier_type, identifier_value, channel
@@ -160,15 +177,15 @@ deliveries as (
     select
         identifier_type,
         identifier_value,
-        sum(case when event_type = 'sent' then 1 else 0 end) as sent_count,
-        sum(case when event_type = 'delivered' then 1 else 0 end) as delivered_count,
-        sum(case when event_type = 'bounced_hard' then 1 else 0 end) as hard_bounce_count,
-        sum(case when event_type = 'bounced_soft' then 1 else 0 end) as soft_bounce_count,
-        max(case when event_type in ('delivered', 'opened', 'clicked') then occurred_at end) as last_delivered_at,
-        max(case when event_type = 'bounced_hard' then occurred_at end) as last_hard_bounced_at,
-        max(case when event_type = 'bounced_soft' then occurred_at end) as last_soft_bounced_at,
-        max(case when event_type = 'unsubscribed' then occurred_at end) as unsubscribed_at,
-        max(case when event_type = 'not_interested' then occurred_at end) as not_interested_at
+        sum(case when event_type = 'sent' then event_count else 0 end) as sent_count,
+        sum(case when event_type = 'delivered' then event_count else 0 end) as delivered_count,
+        sum(case when event_type = 'bounced_hard' then event_count else 0 end) as hard_bounce_count,
+        sum(case when event_type = 'bounced_soft' then event_count else 0 end) as soft_bounce_count,
+        max(case when event_type in ('delivered', 'opened', 'clicked') then last_occurred_at end) as last_delivered_at,
+        max(case when event_type = 'bounced_hard' then last_occurred_at end) as last_hard_bounced_at,
+        max(case when event_type = 'bounced_soft' then last_occurred_at end) as last_soft_bounced_at,
+        max(case when event_type = 'unsubscribed' then last_occurred_at end) as unsubscribed_at,
+        max(case when event_type = 'not_interested' then last_occurred_at end) as not_interested_at
     from messages
     where identifier_value is not null
     group by identifier_type, identifier_value
