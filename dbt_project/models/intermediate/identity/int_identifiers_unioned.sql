@@ -54,7 +54,8 @@ crm_observations as (
         telegram_id,
         vk_id,
         cast(null as {{ dbt.type_string() }}) as loyalty_card,
-        cast(null as {{ dbt.type_string() }}) as cookie
+        cast(null as {{ dbt.type_string() }}) as cookie,
+        cast(1 as {{ dbt.type_bigint() }}) as observation_count
     from contacts
 ),
 
@@ -73,7 +74,8 @@ shop_observations as (
         cast(null as {{ dbt.type_string() }}) as telegram_id,
         cast(null as {{ dbt.type_string() }}) as vk_id,
         cast(null as {{ dbt.type_string() }}) as loyalty_card,
-        anonymous_id as cookie
+        anonymous_id as cookie,
+        cast(1 as {{ dbt.type_bigint() }}) as observation_count
     from orders
 ),
 
@@ -93,7 +95,8 @@ pos_observations as (
         cast(null as {{ dbt.type_string() }}) as telegram_id,
         cast(null as {{ dbt.type_string() }}) as vk_id,
         receipts.loyalty_card_number as loyalty_card,
-        cast(null as {{ dbt.type_string() }}) as cookie
+        cast(null as {{ dbt.type_string() }}) as cookie,
+        cast(1 as {{ dbt.type_bigint() }}) as observation_count
     from receipts
     left join stores
         on receipts.store_id = stores.store_id
@@ -114,18 +117,33 @@ loyalty_observations as (
         cast(null as {{ dbt.type_string() }}) as telegram_id,
         cast(null as {{ dbt.type_string() }}) as vk_id,
         card_number as loyalty_card,
-        cast(null as {{ dbt.type_string() }}) as cookie
+        cast(null as {{ dbt.type_string() }}) as cookie,
+        cast(1 as {{ dbt.type_bigint() }}) as observation_count
     from cards
 ),
 
--- a web record is the cookie: everything it logged in as or identified with belongs to it
+-- a web record is the cookie: everything it logged in as or identified with belongs to it.
+-- Its events are counted per distinct identifier set first (size L: 39M events, ~2M sets).
+web_identifier_sets as (
+    select
+        anonymous_id,
+        user_id,
+        email,
+        is_email_valid,
+        min(occurred_at) as observed_at,
+        max(occurred_at) as last_observed_at,
+        count(*) as observation_count
+    from web_events
+    group by anonymous_id, user_id, email, is_email_valid
+),
+
 web_observations as (
     select
         'web' as source_system,
         'web_cookie' as record_type,
         anonymous_id as record_id,
-        occurred_at as observed_at,
-        occurred_at as last_observed_at,
+        observed_at,
+        last_observed_at,
         user_id as crm_contact_id,
         {{ clientbase.identity_email_key('email') }} as email,
         coalesce(is_email_valid, false) as is_email_valid,
@@ -134,19 +152,36 @@ web_observations as (
         cast(null as {{ dbt.type_string() }}) as telegram_id,
         cast(null as {{ dbt.type_string() }}) as vk_id,
         cast(null as {{ dbt.type_string() }}) as loyalty_card,
-        anonymous_id as cookie
-    from web_events
+        anonymous_id as cookie,
+        observation_count
+    from web_identifier_sets
 ),
 
 -- a messaging record is one address of one channel: it carries a single identifier, so it
--- joins a customer but never links two
+-- joins a customer but never links two. Its events are counted per address first (size L:
+-- 30M events, ~1M addresses).
+message_addresses as (
+    select
+        channel,
+        address_raw,
+        email,
+        is_address_valid,
+        phone,
+        telegram_id,
+        min(occurred_at) as observed_at,
+        max(occurred_at) as last_observed_at,
+        count(*) as observation_count
+    from message_events
+    group by channel, address_raw, email, is_address_valid, phone, telegram_id
+),
+
 messaging_observations as (
     select
         'messaging' as source_system,
         'messaging_address' as record_type,
         {{ dbt.concat(["channel", "':'", "address_raw"]) }} as record_id,
-        occurred_at as observed_at,
-        occurred_at as last_observed_at,
+        observed_at,
+        last_observed_at,
         cast(null as {{ dbt.type_string() }}) as crm_contact_id,
         {{ clientbase.identity_email_key('email') }} as email,
         coalesce(is_address_valid, false) as is_email_valid,
@@ -161,8 +196,9 @@ messaging_observations as (
         telegram_id,
         cast(null as {{ dbt.type_string() }}) as vk_id,
         cast(null as {{ dbt.type_string() }}) as loyalty_card,
-        cast(null as {{ dbt.type_string() }}) as cookie
-    from message_events
+        cast(null as {{ dbt.type_string() }}) as cookie,
+        observation_count
+    from message_addresses
 ),
 
 survey_observations as (
@@ -180,7 +216,8 @@ survey_observations as (
         cast(null as {{ dbt.type_string() }}) as telegram_id,
         cast(null as {{ dbt.type_string() }}) as vk_id,
         cast(null as {{ dbt.type_string() }}) as loyalty_card,
-        cast(null as {{ dbt.type_string() }}) as cookie
+        cast(null as {{ dbt.type_string() }}) as cookie,
+        cast(1 as {{ dbt.type_bigint() }}) as observation_count
     from survey_responses
 ),
 
@@ -220,7 +257,8 @@ long_observations as (
             {{ identifier_type }} as identifier_value,
             {{ validity }} as is_valid,
             observed_at,
-            last_observed_at
+            last_observed_at,
+            observation_count
         from records
         where {{ identifier_type }} is not null and record_id is not null
         {% if not loop.last %}union all{% endif %}
@@ -241,7 +279,7 @@ final as (
         max(case when is_valid then 1 else 0 end) = 1 as is_valid,
         min(observed_at) as first_observed_at,
         max(coalesce(last_observed_at, observed_at)) as last_observed_at,
-        count(*) as observation_count
+        cast(sum(observation_count) as {{ dbt.type_bigint() }}) as observation_count
     from long_observations
     group by source_system, record_type, record_id, identifier_type, identifier_value
 )
