@@ -57,19 +57,31 @@ web_visits as (
     group by web_events.anonymous_id
 ),
 
-message_engagement as (
+engagement_events as (
     select
         message_events.channel,
         message_events.address_raw,
-        case message_events.event_type when 'opened' then 'open' else 'click' end as activity_kind,
-        min(message_events.occurred_at) as first_active_at,
-        max(message_events.occurred_at) as last_active_at
+        message_events.occurred_at,
+        case message_events.event_type when 'opened' then 'open' else 'click' end as activity_kind
     from message_events
     cross join bounds
     where
         message_events.event_type in ('opened', 'clicked')
         and cast(message_events.occurred_at as date) < bounds.as_of_date
-    group by 1, 2, 3
+),
+
+message_engagement as (
+    select
+        engagement_events.channel,
+        engagement_events.address_raw,
+        engagement_events.activity_kind,
+        min(engagement_events.occurred_at) as first_active_at,
+        max(engagement_events.occurred_at) as last_active_at
+    from engagement_events
+    group by
+        engagement_events.channel,
+        engagement_events.address_raw,
+        engagement_events.activity_kind
 ),
 
 -- one row per record and kind of activity, with its first and last time
