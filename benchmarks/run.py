@@ -266,6 +266,19 @@ def slowest_models(run_results: Path, count: int = 10) -> list[tuple[str, float]
     return sorted(models, key=lambda m: -m[1])[:count]
 
 
+def dagster_steps(report: Report, section: str, measured: Measured, count: int = 8) -> None:
+    """The build's Dagster steps, slowest first (orchestration.cli prints them): where the time
+    outside dbt goes (extraction, contact-point checks, GX, publishing, exports, reports)."""
+    steps = re.findall(r"^    step +([0-9.]+) s  (\S+)$", measured.output, flags=re.MULTILINE)
+    if not steps:
+        return
+    report.extra[f"Dagster steps ({section})"] = "\n".join(
+        f"{float(seconds):8.1f} s  {step}" for seconds, step in steps)
+    for seconds, step in steps[:count]:
+        report.add(section, f"  step {step}", float(seconds), "s", f"{section} build",
+                   measured.seconds, float(seconds) / measured.seconds)
+
+
 def holdback_days(days: list[str], landing: Path) -> int:
     """Number of final days that hold about 1% of the rows (at least one day)."""
     return max(1, round(len(days) * 0.01))
@@ -319,6 +332,7 @@ def section_full(report: Report, ws: Workspace, build_days: list[str]) -> Measur
     tail = "\n".join(line for line in measured.output.splitlines()
                      if line.startswith(("history", "Dagster run", "    failed")))
     report.extra["full build outcome"] = tail
+    dagster_steps(report, "full", measured)
     return measured
 
 
@@ -349,6 +363,7 @@ def section_night(report: Report, ws: Workspace, night_days: list[str], all_file
         elapsed = float(json.loads(run_results.read_text()).get("elapsed_time") or 0)
         report.add("night", "  of which: dbt build (elapsed)", elapsed, "s", "night",
                    measured.seconds, elapsed / measured.seconds)
+    dagster_steps(report, "night", measured)
 
 
 # identity ------------------------------------------------------------------------------------

@@ -8,8 +8,12 @@ import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from orchestration.config import export_environment, get_settings
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 
 def _landing_window(landing_dir: Path) -> tuple[str, str]:
@@ -120,7 +124,26 @@ def run_build(
             f"    failed [{check.severity.value}] {check.asset_key.to_user_string()}:"
             f"{check.check_name}"
         )
+    for step_key, seconds in step_seconds(instance, result.run_id):
+        print(f"    step {seconds:8.1f} s  {step_key}")
     return result.success
+
+
+def step_seconds(instance: dg.DagsterInstance, run_id: str) -> list[tuple[str, float]]:
+    """Wall seconds of each step of a finished run, slowest first, from its event log: where a
+    build's time went outside dbt (extraction, checks, publishing...), for the benchmark."""
+    from dagster._core.events import DagsterEventType
+
+    ends = {DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE}
+    started: dict[str, float] = {}
+    seconds: dict[str, float] = {}
+    for entry in instance.all_logs(run_id, of_type={DagsterEventType.STEP_START, *ends}):
+        step_key = entry.step_key
+        if entry.dagster_event.event_type == DagsterEventType.STEP_START:
+            started[step_key] = entry.timestamp
+        elif step_key in started:
+            seconds[step_key] = entry.timestamp - started[step_key]
+    return sorted(seconds.items(), key=lambda item: -item[1])
 
 
 def cmd_build(args: argparse.Namespace) -> int:
