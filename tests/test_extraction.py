@@ -548,3 +548,27 @@ def test_bom_and_genuine_replacement_characters_are_not_defects(tmp_path):
     (row,) = _read(raw_partition_file(raw, WEB, "2024-11-01"))
     assert row["page_url"] == "https://x/\ufffd"
     assert row["_source_line"] == 1
+
+
+def test_a_file_in_the_wrong_encoding_quarantines_exactly_its_broken_lines(tmp_path):
+    # 300 events, every seventh with a Latin-1 city: the broken lines are found among clean
+    # ones by bisection, in ranges long and short, and each keeps its own line number
+    landing = tmp_path / "landing"
+    day = landing / "web" / "2024-11-01"
+    day.mkdir(parents=True)
+    lines = []
+    for i in range(300):
+        line = _event(f"e{i}", page_url="https://x/Z\u00fcrich" if i % 7 == 3 else "https://x/")
+        lines.append(line.encode("latin-1") if i % 7 == 3 else line.encode())
+    (day / "events.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    raw = tmp_path / "raw"
+    result = load_table("web", "events", landing, raw, ["2024-11-01"])
+    broken = {i + 1 for i in range(300) if i % 7 == 3}
+    assert result.quarantine_reasons == {"invalid_utf8": len(broken)}
+    assert result.rows_loaded == 300 - len(broken)
+    quarantined = _quarantined(raw)
+    assert {line for (_file, line) in quarantined} == broken
+    assert set(quarantined.values()) == {"invalid_utf8"}
+    assert all(
+        r["_source_line"] not in broken for r in _read(raw_partition_file(raw, WEB, "2024-11-01"))
+    )

@@ -221,7 +221,7 @@ def _read_file(path: Path, rel: str, partition: str | None, schema: TableSchema)
     (store_rejects) but gives no line number for the rows it accepts, and read_json has no
     reject store at all (ignore_errors drops broken lines silently). The raw zone needs
     `_source_line` for every row and a reason for every rejected line, so the lines are split
-    here, at C speed (one bytes.decode + one Arrow split), and all parsing and validation then
+    here, at C speed (one Arrow split and one validating cast), and all parsing and validation then
     happens in one vectorised DuckDB query over many files.
     """
     data = path.read_bytes()
@@ -231,37 +231,29 @@ def _read_file(path: Path, rel: str, partition: str | None, schema: TableSchema)
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
 
-    # errors="replace" never touches a newline (0x0A is never part of a multi-byte sequence),
-    # so the line structure survives; only lines holding U+FFFD need a second, strict look.
+    # The bytes are split as binary, then cast to text: Arrow's cast validates UTF-8 without
+    # building a Python str of the whole file. A file that fails the cast has its few broken
+    # lines found by bisection (a handful of casts per broken line), so a file is never decoded
+    # line by line in Python. 0x0A is never part of a multi-byte sequence, so the split is the
+    # same before and after decoding.
+    binary = pc.split_pattern(_as_one_binary(data), b"\n").flatten()
+    if data.endswith(b"\n") or not data:
+        binary = binary.slice(0, len(binary) - 1)
+    reasons = pa.nulls(len(binary), pa.string())
     try:
-        data.decode("utf-8")
-        valid = data
-    except UnicodeDecodeError:
-        valid = data.decode("utf-8", "replace").encode("utf-8")
-    lines = pc.split_pattern(_as_one_string(valid), "\n").flatten()
-    if valid.endswith(b"\n") or not valid:
-        lines = lines.slice(0, len(lines) - 1)
-    reasons = pa.nulls(len(lines), pa.string())
-    if _REPLACEMENT in valid:
-        suspects = np.flatnonzero(
-            pc.match_substring(lines, "\ufffd").to_numpy(zero_copy_only=False)
+        lines = binary.cast(pa.large_string())
+    except pa.ArrowInvalid:
+        bad = _invalid_utf8(binary)
+        mask = np.zeros(len(binary), dtype=bool)
+        mask[bad] = True
+        # Keep the bytes visible in the quarantine (\xNN escapes) for the steward.
+        visible = [binary[i].as_py().decode("utf-8", "backslashreplace") for i in bad]
+        lines = pc.replace_with_mask(
+            binary, pa.array(mask), pa.array([v.encode() for v in visible], pa.large_binary())
+        ).cast(pa.large_string())
+        reasons = pc.replace_with_mask(
+            reasons, pa.array(mask), pa.array(["invalid_utf8"] * len(bad), pa.string())
         )
-        raw_lines = data.split(b"\n")
-        bad: list[int] = []
-        for i in suspects:
-            try:
-                raw_lines[i].decode("utf-8")  # a genuine U+FFFD typed by someone: valid
-            except UnicodeDecodeError:
-                bad.append(int(i))
-        if bad:
-            mask = np.zeros(len(lines), dtype=bool)
-            mask[bad] = True
-            # Keep the bytes visible in the quarantine (\xNN escapes) for the steward.
-            visible = [raw_lines[i].decode("utf-8", "backslashreplace") for i in bad]
-            lines = pc.replace_with_mask(lines, pa.array(mask), pa.array(visible, lines.type))
-            reasons = pc.replace_with_mask(
-                reasons, pa.array(mask), pa.array(["invalid_utf8"] * len(bad), pa.string())
-            )
 
     first_line = 1
     if schema.format == "csv":
@@ -278,13 +270,36 @@ def _read_file(path: Path, rel: str, partition: str | None, schema: TableSchema)
     return _FileLines(rel, partition, line_no, lines, reasons, physical)
 
 
-_REPLACEMENT = "\ufffd".encode()
-
-
-def _as_one_string(data: bytes) -> pa.Array:
-    """The bytes (valid UTF-8) as a one-element Arrow string array, without copying them."""
+def _as_one_binary(data: bytes) -> pa.Array:
+    """The bytes as a one-element Arrow binary array, without copying them."""
     offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64).tobytes())
-    return pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(data)])
+    return pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
+
+
+_LINE_BY_LINE = 64
+
+
+def _invalid_utf8(lines: pa.Array) -> list[int]:
+    """Positions of the elements of a binary array that are not valid UTF-8, by bisection: a
+    range that casts to text is clean; a failing one is halved, and a short failing range is
+    checked line by line (so a file in the wrong encoding costs a pass, not a cast per line)."""
+    bad: list[int] = []
+    ranges = [(0, len(lines))]
+    while ranges:
+        start, stop = ranges.pop()
+        try:
+            lines.slice(start, stop - start).cast(pa.large_string())
+        except pa.ArrowInvalid:
+            if stop - start <= _LINE_BY_LINE:
+                for i, line in enumerate(lines.slice(start, stop - start).to_pylist(), start):
+                    try:
+                        line.decode("utf-8")
+                    except UnicodeDecodeError:
+                        bad.append(i)
+            else:
+                middle = (start + stop) // 2
+                ranges += [(middle, stop), (start, middle)]
+    return sorted(bad)
 
 
 def _check_header(header: str, flag: str | None, schema: TableSchema) -> str | None:
