@@ -233,9 +233,9 @@ def _read_file(path: Path, rel: str, partition: str | None, schema: TableSchema)
 
     # The bytes are split as binary, then cast to text: Arrow's cast validates UTF-8 without
     # building a Python str of the whole file. A file that fails the cast has its few broken
-    # lines found by bisection (a handful of casts per broken line), so a file is never decoded
-    # line by line in Python. 0x0A is never part of a multi-byte sequence, so the split is the
-    # same before and after decoding.
+    # lines found by bisection (a handful of casts per broken line; only short failing ranges
+    # are decoded line by line in Python). 0x0A is never part of a multi-byte sequence, so the
+    # split is the same before and after decoding.
     binary = pc.split_pattern(_as_one_binary(data), b"\n").flatten()
     if data.endswith(b"\n") or not data:
         binary = binary.slice(0, len(binary) - 1)
