@@ -86,14 +86,15 @@ def run_build(
             f"quarantined in {time.monotonic() - started:.0f}s"
         )
 
-    # The dbt assets read the manifest when their module is imported: parse first.
-    prepare_manifest()
+    # The dbt assets read the manifest when their module is imported: parse first, with the
+    # vars the dbt build will pass (clientbase_dbt_assets adds as_of_date to the run's vars).
+    as_of = (date.fromisoformat(as_of) if as_of else last + timedelta(days=1)).isoformat()
+    prepare_manifest({**(dbt_vars or {}), "as_of_date": as_of})
 
     from orchestration.dbt_assets import AS_OF_DATE_TAG
     from orchestration.definitions import defs
     from orchestration.schedules import nightly_job
 
-    as_of = as_of or (last + timedelta(days=1)).isoformat()
     instance = dg.DagsterInstance.get()
     job = defs.resolve_job_def(nightly_job.name)
     result = job.execute_in_process(

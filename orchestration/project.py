@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
-from dagster_dbt import DbtProject
+from dagster_dbt import DagsterDbtProjectPreparer, DbtProject
 
 from orchestration.config import DBT_PROJECT_DIR, REPO_DIR
 
@@ -27,9 +28,18 @@ dbt_project = DbtProject(
 dbt_project.prepare_if_dev()
 
 
-def prepare_manifest() -> Path:
-    """Parse the dbt project now (tests, CI and the CLI call this explicitly, never at import)."""
-    dbt_project.preparer.prepare(dbt_project)
+def prepare_manifest(dbt_vars: dict | None = None) -> Path:
+    """Parse the dbt project now (tests, CI and the CLI call this explicitly, never at import).
+
+    `dbt_vars`: the vars the build that follows will pass. dbt re-parses the whole project when
+    the vars differ from the last parse's; parsing with the build's own vars leaves the build a
+    partial parse (on this project ~4 s of CPU instead of ~10, once per night)."""
+    preparer = dbt_project.preparer
+    if dbt_vars:
+        preparer = DagsterDbtProjectPreparer(
+            prepare_project_cli_args=["parse", "--quiet", "--vars", json.dumps(dbt_vars)]
+        )
+    preparer.prepare(dbt_project)
     if not dbt_project.manifest_path.exists():
         raise FileNotFoundError(f"dbt parse did not write {dbt_project.manifest_path}")
     return dbt_project.manifest_path

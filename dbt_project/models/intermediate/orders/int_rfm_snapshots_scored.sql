@@ -138,15 +138,52 @@ population_cycle as (
     group by snapshot_date
 ),
 
+snapshot_sizes as (
+    select
+        snapshot_date,
+        count(*) as customers_in_snapshot
+    from purchasers
+    group by snapshot_date
+),
+
+-- rank() of recency and frequency within the snapshot, rank 1 = worst: longest ago, fewest
+-- purchase days; counted over the snapshot's distinct values instead of sorting every customer
+-- (size L: 14.7M rows; on L's warehouse the model went from 23 to 17 s, identical rows). Money
+-- has nearly as many values as customers, so it keeps rank() (below): counting its values
+-- would cost more than the sort.
+recency_ranks as (
+    {{ clientbase.rank_by_value_counts(
+        'purchasers', 'snapshot_date', 'recency_days', 'desc', 'recency_rank') }}
+),
+
+frequency_ranks as (
+    {{ clientbase.rank_by_value_counts(
+        'purchasers', 'snapshot_date', 'purchase_days', 'asc', 'frequency_rank') }}
+),
+
 ranked as (
     select
-        *,
-        count(*) over (partition by snapshot_date) as customers_in_snapshot,
-        -- rank 1 = worst: longest ago, fewest purchase days, least money
-        rank() over (partition by snapshot_date order by recency_days desc) as recency_rank,
-        rank() over (partition by snapshot_date order by purchase_days asc) as frequency_rank,
-        rank() over (partition by snapshot_date order by monetary asc) as monetary_rank
+        purchasers.*,
+        snapshot_sizes.customers_in_snapshot,
+        recency_ranks.recency_rank,
+        frequency_ranks.frequency_rank,
+        -- rank 1 = least money
+        rank() over (
+            partition by purchasers.snapshot_date order by purchasers.monetary asc
+        ) as monetary_rank
     from purchasers
+    inner join snapshot_sizes
+        on purchasers.snapshot_date = snapshot_sizes.snapshot_date
+    -- neither value is ever null (a purchaser has a last purchase), so equality joins find
+    -- every row
+    inner join recency_ranks
+        on
+            purchasers.snapshot_date = recency_ranks.snapshot_date
+            and purchasers.recency_days = recency_ranks.recency_days
+    inner join frequency_ranks
+        on
+            purchasers.snapshot_date = frequency_ranks.snapshot_date
+            and purchasers.purchase_days = frequency_ranks.purchase_days
 ),
 
 scored as (
