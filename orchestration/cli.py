@@ -70,7 +70,7 @@ def run_build(
 
     from orchestration.extraction.__main__ import extract_all
     from orchestration.extraction.loader import every_day
-    from orchestration.project import prepare_manifest
+    from orchestration.project import dbt_build_vars, prepare_manifest
 
     settings = get_settings()
     last = date.fromisoformat(last_day)
@@ -87,9 +87,9 @@ def run_build(
         )
 
     # The dbt assets read the manifest when their module is imported: parse first, with the
-    # vars the dbt build will pass (clientbase_dbt_assets adds as_of_date to the run's vars).
+    # vars the dbt build will pass.
     as_of = (date.fromisoformat(as_of) if as_of else last + timedelta(days=1)).isoformat()
-    prepare_manifest({**(dbt_vars or {}), "as_of_date": as_of})
+    prepare_manifest(dbt_build_vars(dbt_vars, as_of))
 
     from orchestration.dbt_assets import AS_OF_DATE_TAG
     from orchestration.definitions import defs

@@ -9,7 +9,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration import locks
 from orchestration.config import get_settings
-from orchestration.project import dbt_project
+from orchestration.project import dbt_build_vars, dbt_project
 from orchestration.translator import ClientbaseTranslator
 
 AS_OF_DATE_TAG = "clientbase/as_of_date"
@@ -61,11 +61,10 @@ def clientbase_dbt_assets(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig
 ):
     args = ["build"] if config.unit_tests else ["build", "--exclude-resource-type", "unit_test"]
-    dbt_vars = json.loads(config.vars_json) if config.vars_json else {}
     as_of = as_of_date_for_run(config.as_of_date, dict(context.run.tags))
     if as_of:
-        dbt_vars["as_of_date"] = as_of
         context.log.info(f"dbt build as of {as_of}")
+    dbt_vars = dbt_build_vars(json.loads(config.vars_json) if config.vars_json else None, as_of)
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
     # dbt reads the raw zone and rewrites the warehouse: no erasure in between (locks.py)
