@@ -216,3 +216,82 @@ def test_nights_update_the_identity_graph_incrementally(warehouses: dict) -> Non
     for log in warehouses["night_logs"]:
         assert "int_identity_components: incremental update:" in log
         assert "connected components in" in log and "(incremental)" in log
+
+
+SUMMARIES = {
+    "int_web_identifier_sets": ("stg_web__events", "identifier_set_id"),
+    "int_message_addresses_summarised": ("stg_messaging__events", "address_event_type_id"),
+}
+
+
+def test_nights_merge_the_event_summaries(warehouses: dict) -> None:
+    # a night merges the aggregates of its events into last night's summaries, and those are
+    # the summaries a rebuild computes (load times aside: the two warehouses were loaded apart)
+    for log in warehouses["night_logs"]:
+        assert "recomputing the summary" not in log
+    con = _connect(warehouses)
+    for summary, (events, key) in SUMMARIES.items():
+        columns = ", ".join(
+            r[0]
+            for r in con.execute(
+                "select column_name from duckdb_columns() where database_name = 'rebuilt' and "
+                "table_name = ? and column_name <> '_loaded_at' order by column_index",
+                [summary],
+            ).fetchall()
+        )
+        assert key in columns
+        for left, right in (("nightly", "rebuilt"), ("rebuilt", "nightly")):
+            only = con.execute(
+                f"select count(*) from (select {columns} from {left}.intermediate.{summary} "
+                f"except all select {columns} from {right}.intermediate.{summary})"
+            ).fetchone()[0]
+            assert only == 0, f"{summary}: {only} rows only in {left}"
+        summarised, logged = con.execute(
+            f"select (select sum(observation_count) from nightly.intermediate.{summary}), "
+            f"(select count(*) from nightly.staging.{events})"
+        ).fetchone()
+        assert summarised == logged > 0
+
+
+def test_an_event_summary_recomputes_when_its_log_changed_behind_it(
+    warehouses: dict, shared_s_landing: Path, tmp_path: Path
+) -> None:
+    # an event leaves the log but not the summary (as when an erasure or a replaced copy
+    # changes staging behind it): the next run must not merge onto stale counts
+    import shutil
+
+    root = tmp_path / "changed"
+    shutil.copytree(warehouses["nightly"].parent, root / "data")
+    with duckdb.connect(str(root / "data" / "warehouse.duckdb")) as con:
+        con.execute(
+            "delete from staging.stg_web__events where event_id = "
+            "(select min(event_id) from staging.stg_web__events)"
+        )
+    dbt = Path(sys.executable).with_name("dbt")
+    env = _env(root, shared_s_landing)
+    env["DBT_TARGET_PATH"] = str(tmp_path / "target")
+    result = subprocess.run(
+        [
+            str(dbt),
+            "run",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(REPO_DIR),
+            "--select",
+            "int_web_identifier_sets",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "recomputing the summary from all events" in result.stdout
+    with duckdb.connect(str(root / "data" / "warehouse.duckdb"), read_only=True) as con:
+        summarised, logged = con.execute(
+            "select (select sum(observation_count) from intermediate.int_web_identifier_sets), "
+            "(select count(*) from staging.stg_web__events)"
+        ).fetchone()
+    assert summarised == logged

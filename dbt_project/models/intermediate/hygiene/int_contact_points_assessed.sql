@@ -18,13 +18,50 @@ identifiers as (
     select * from {{ ref('int_identifiers_resolved') }}
 ),
 
+-- one row per delivered address, event type and, for soft bounces only, event time: the
+-- address keys below are then computed once per address rather than once per event (size L:
+-- 30M events, ~1M addresses), and soft bounces keep the times the delivery rule compares.
+-- When every logged event lies before the as-of date (a normal night), the log's summary has
+-- the counts and last times of every other event type, and only soft bounces are read.
+{%- if clientbase.event_summary_before_as_of(ref('int_message_addresses_summarised')) %}
+    message_address_summaries as (
+        select * from {{ ref('int_message_addresses_summarised') }}
+    ),
+
+    message_addresses as (
+        select
+            channel,
+            email,
+            telegram_id,
+            phone,
+            address_raw,
+            event_type,
+            cast(null as {{ dbt.type_timestamp() }}) as soft_bounced_at,
+            cast(sum(observation_count) as {{ dbt.type_bigint() }}) as event_count,
+            max(last_occurred_at) as last_occurred_at
+        from message_address_summaries
+        where event_type is distinct from 'bounced_soft'
+        group by 1, 2, 3, 4, 5, 6
+        union all
+        select
+            channel,
+            email,
+            telegram_id,
+            phone,
+            address_raw,
+            event_type,
+            occurred_at as soft_bounced_at,
+            count(*) as event_count,
+            max(occurred_at) as last_occurred_at
+        from message_events
+        where event_type = 'bounced_soft'
+        group by 1, 2, 3, 4, 5, 6, 7
+    ),
+{%- else %}
 bounds as (
     select {{ clientbase.as_of_date() }} as as_of_date
 ),
 
--- one row per delivered address, event type and, for soft bounces only, event time: the
--- address keys below are then computed once per address rather than once per event (size L:
--- 30M events, ~1M addresses), and soft bounces keep the times the delivery rule compares
 message_addresses as (
     select
         message_events.channel,
@@ -42,6 +79,7 @@ message_addresses as (
     where cast(message_events.occurred_at as date) < bounds.as_of_date
     group by 1, 2, 3, 4, 5, 6, 7
 ),
+{%- endif %}
 
 addressed as (
     select

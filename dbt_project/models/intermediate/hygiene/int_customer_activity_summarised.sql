@@ -1,3 +1,5 @@
+-- depends_on: {{ ref('int_web_identifier_sets') }}
+-- depends_on: {{ ref('int_message_addresses_summarised') }}
 -- Last activity of each kind per customer before the as-of date, and when the customer was
 -- first collected (earliest CRM contact, else first activity). Kinds: order (web shop), store
 -- purchase (till receipt), visit (web event), open and click (messaging), survey (form answer);
@@ -20,14 +22,6 @@ receipts as (
     select * from {{ ref('stg_pos__receipts') }}
 ),
 
-web_events as (
-    select * from {{ ref('stg_web__events') }}
-),
-
-message_events as (
-    select * from {{ ref('stg_messaging__events') }}
-),
-
 survey_responses as (
     select * from {{ ref('stg_surveys__responses') }}
 ),
@@ -45,7 +39,48 @@ bounds as (
 ),
 
 -- web visits and messaging engagement, per record before they meet the records: one row per
--- cookie or address and kind instead of one per event (size L: 39M web and 30M messaging events)
+-- cookie or address and kind instead of one per event (size L: 39M web and 30M messaging
+-- events). When every logged event lies before the as-of date (a normal night) the logs'
+-- summaries have these aggregates already; otherwise the events before it are read.
+{%- if clientbase.event_summary_before_as_of(ref('int_web_identifier_sets'))
+      and clientbase.event_summary_before_as_of(ref('int_message_addresses_summarised')) %}
+    web_identifier_sets as (
+        select * from {{ ref('int_web_identifier_sets') }}
+    ),
+
+    message_addresses as (
+        select * from {{ ref('int_message_addresses_summarised') }}
+    ),
+
+    web_visits as (
+        select
+            anonymous_id,
+            min(first_occurred_at) as first_active_at,
+            max(last_occurred_at) as last_active_at
+        from web_identifier_sets
+        group by anonymous_id
+    ),
+
+    message_engagement as (
+        select
+            channel,
+            address_raw,
+            case event_type when 'opened' then 'open' else 'click' end as activity_kind,
+            min(first_occurred_at) as first_active_at,
+            max(last_occurred_at) as last_active_at
+        from message_addresses
+        where event_type in ('opened', 'clicked')
+        group by channel, address_raw, event_type
+    ),
+{%- else %}
+web_events as (
+    select * from {{ ref('stg_web__events') }}
+),
+
+message_events as (
+    select * from {{ ref('stg_messaging__events') }}
+),
+
 web_visits as (
     select
         web_events.anonymous_id,
@@ -83,6 +118,7 @@ message_engagement as (
         engagement_events.address_raw,
         engagement_events.activity_kind
 ),
+{%- endif %}
 
 -- one row per record and kind of activity, with its first and last time
 activity as (

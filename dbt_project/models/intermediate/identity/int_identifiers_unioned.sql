@@ -27,12 +27,12 @@ cards as (
     select * from {{ ref('stg_loyalty__cards') }}
 ),
 
-web_events as (
-    select * from {{ ref('stg_web__events') }}
+web_identifier_sets as (
+    select * from {{ ref('int_web_identifier_sets') }}
 ),
 
-message_events as (
-    select * from {{ ref('stg_messaging__events') }}
+message_addresses_by_event_type as (
+    select * from {{ ref('int_message_addresses_summarised') }}
 ),
 
 survey_responses as (
@@ -123,27 +123,15 @@ loyalty_observations as (
 ),
 
 -- a web record is the cookie: everything it logged in as or identified with belongs to it.
--- Its events are counted per distinct identifier set first (size L: 39M events, ~2M sets).
-web_identifier_sets as (
-    select
-        anonymous_id,
-        user_id,
-        email,
-        is_email_valid,
-        min(occurred_at) as observed_at,
-        max(occurred_at) as last_observed_at,
-        count(*) as observation_count
-    from web_events
-    group by anonymous_id, user_id, email, is_email_valid
-),
-
+-- Its events come counted per distinct identifier set (int_web_identifier_sets; size L: 39M
+-- events, ~3M sets).
 web_observations as (
     select
         'web' as source_system,
         'web_cookie' as record_type,
         anonymous_id as record_id,
-        observed_at,
-        last_observed_at,
+        first_occurred_at as observed_at,
+        last_occurred_at as last_observed_at,
         user_id as crm_contact_id,
         {{ clientbase.identity_email_key('email') }} as email,
         coalesce(is_email_valid, false) as is_email_valid,
@@ -158,8 +146,8 @@ web_observations as (
 ),
 
 -- a messaging record is one address of one channel: it carries a single identifier, so it
--- joins a customer but never links two. Its events are counted per address first (size L:
--- 30M events, ~1M addresses).
+-- joins a customer but never links two. Its events come counted per address and event type
+-- (int_message_addresses_summarised; size L: 30M events), summed here per address.
 message_addresses as (
     select
         channel,
@@ -168,10 +156,10 @@ message_addresses as (
         is_address_valid,
         phone,
         telegram_id,
-        min(occurred_at) as observed_at,
-        max(occurred_at) as last_observed_at,
-        count(*) as observation_count
-    from message_events
+        min(first_occurred_at) as observed_at,
+        max(last_occurred_at) as last_observed_at,
+        cast(sum(observation_count) as {{ dbt.type_bigint() }}) as observation_count
+    from message_addresses_by_event_type
     group by channel, address_raw, email, is_address_valid, phone, telegram_id
 ),
 

@@ -23,8 +23,8 @@ cards as (
     select * from {{ ref('stg_loyalty__cards') }}
 ),
 
-message_events as (
-    select * from {{ ref('stg_messaging__events') }}
+message_addresses as (
+    select * from {{ ref('int_message_addresses_summarised') }}
 ),
 
 survey_responses as (
@@ -78,7 +78,7 @@ all_records as (
         'messaging' as source_system,
         'messaging_address' as record_type,
         {{ dbt.concat(["channel", "':'", "address_raw"]) }} as record_id
-    from message_events
+    from message_addresses
     where address_raw is not null
     union all
     select

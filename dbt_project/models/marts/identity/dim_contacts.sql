@@ -24,8 +24,8 @@ contacts as (
     select * from {{ ref('stg_crm__contacts') }}
 ),
 
-message_events as (
-    select * from {{ ref('stg_messaging__events') }}
+message_addresses_by_event_type as (
+    select * from {{ ref('int_message_addresses_summarised') }}
 ),
 
 -- CRM consents, one row per (contact point, channel, CRM contact)
@@ -85,9 +85,9 @@ message_addresses as (
         phone,
         address_raw,
         event_type,
-        count(*) as event_count,
-        max(occurred_at) as last_occurred_at
-    from message_events
+        cast(sum(observation_count) as {{ dbt.type_bigint() }}) as event_count,
+        max(last_occurred_at) as last_occurred_at
+    from message_addresses_by_event_type
     group by channel, email, telegram_id, phone, address_raw, event_type
 ),
 
