@@ -67,16 +67,16 @@ FIXTURES = {
         1002,,,false,,false,2024-01-07 09:00:00,2024-01-07 09:00:00
         """,
     "stg_web__events": """\
-        event_id,anonymous_id,user_id,email,is_email_valid,occurred_at
-        e1,ck1,c1,,false,2024-02-09 10:00:00
-        e3,ck3,,b@y.ru,true,2024-05-01 10:00:00
+        event_id,anonymous_id,user_id,email,is_email_valid,occurred_at,_loaded_at
+        e1,ck1,c1,,false,2024-02-09 10:00:00,2024-08-02 02:00:00
+        e3,ck3,,b@y.ru,true,2024-05-01 10:00:00,2024-08-02 02:00:00
         """,
     "stg_messaging__events": """\
-        message_event_id,channel,address_raw,email,phone,telegram_id,is_address_valid,event_type,occurred_at,bounce_reason
-        m1,email,a@x.ru,a@x.ru,,,true,delivered,2024-02-15 10:00:00,
-        m2,email,a@x.ru,a@x.ru,,,true,unsubscribed,2024-02-20 10:00:00,
-        m3,email,b@y.ru,b@y.ru,,,true,bounced_hard,2024-02-21 10:00:00,mailbox unavailable
-        m4,sms,89162222222,,+79162222222,,true,delivered,2024-02-21 10:00:00,
+        message_event_id,channel,address_raw,email,phone,telegram_id,is_address_valid,event_type,occurred_at,bounce_reason,_loaded_at
+        m1,email,a@x.ru,a@x.ru,,,true,delivered,2024-02-15 10:00:00,,2024-08-02 02:00:00
+        m2,email,a@x.ru,a@x.ru,,,true,unsubscribed,2024-02-20 10:00:00,,2024-08-02 02:00:00
+        m3,email,b@y.ru,b@y.ru,,,true,bounced_hard,2024-02-21 10:00:00,mailbox unavailable,2024-08-02 02:00:00
+        m4,sms,89162222222,,+79162222222,,true,delivered,2024-02-21 10:00:00,,2024-08-02 02:00:00
         """,
     "stg_surveys__responses": """\
         response_id,submitted_at,email,is_email_valid,phone,is_phone_valid,full_name,birth_date,is_not_interested
@@ -141,6 +141,11 @@ def _write_project(root: Path) -> None:
         )
     )
     os.symlink(PROJECT_DIR / "macros", root / "macros")
+    # identity reads the event logs through their summaries
+    shutil.copytree(
+        PROJECT_DIR / "models" / "intermediate" / "events",
+        root / "models" / "intermediate" / "events",
+    )
     for layer in ("intermediate", "marts"):
         shutil.copytree(
             PROJECT_DIR / "models" / layer / "identity",
