@@ -77,7 +77,7 @@ FIXTURES = {
         m2,email,a@x.ru,a@x.ru,,,true,unsubscribed,2024-02-20 10:00:00,,2024-08-02 02:00:00
         m3,email,b@y.ru,b@y.ru,,,true,bounced_hard,2024-02-21 10:00:00,mailbox unavailable,2024-08-02 02:00:00
         m4,sms,89162222222,,+79162222222,,true,delivered,2024-02-21 10:00:00,,2024-08-02 02:00:00
-        """,
+        """,  # noqa: E501
     "stg_surveys__responses": """\
         response_id,submitted_at,email,is_email_valid,phone,is_phone_valid,full_name,birth_date,is_not_interested
         q1,2024-06-01 10:00:00,c@z.ru,true,+79163333333,true,Galina,1985-05-05,false
