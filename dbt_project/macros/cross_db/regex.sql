@@ -23,6 +23,12 @@
 {%- endmacro %}
 
 
+{#- Any text constant (not only a pattern) as a string literal of the engine: the same quoting. -#}
+{% macro text_literal(value) %}
+    {{- return(clientbase.regex_literal(value)) -}}
+{% endmacro %}
+
+
 {#- Replace every match of `pattern` in `expr` with `replacement`; `\1`…`\9` in the replacement
     refer to capture groups (write them as '\\1' inside a Jinja string). -#}
 {% macro regexp_replace_all(expr, pattern, replacement='') %}

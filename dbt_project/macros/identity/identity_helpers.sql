@@ -2,21 +2,6 @@
     Small helpers of the identity models (models/intermediate/identity).
 -#}
 
-{#- True when `expr` matches the regular expression held in the column `pattern_column`
-    (the shared regexp_like macro takes a literal pattern, not a column). -#}
-{% macro identity_regexp_like_column(expr, pattern_column) %}
-    {{- return(adapter.dispatch('identity_regexp_like_column', 'clientbase')(expr, pattern_column)) -}}
-{% endmacro %}
-
-{% macro duckdb__identity_regexp_like_column(expr, pattern_column) -%}
-    regexp_matches({{ expr }}, {{ pattern_column }})
-{%- endmacro %}
-
-{% macro spark__identity_regexp_like_column(expr, pattern_column) -%}
-    ({{ expr }} rlike {{ pattern_column }})
-{%- endmacro %}
-
-
 {#- The hub limit for (identifier type, neighbour type) from var identity_hub_limits, as SQL:
     limits[type][neighbour], else limits[type].default, else limits.default.default. -#}
 {% macro identity_hub_limit(type_column, neighbour_type_column) %}
@@ -116,4 +101,28 @@
         {%- set started = run_started_at.strftime('%Y-%m-%d %H:%M:%S') -%}
     {%- endif -%}
     cast('{{ started }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+
+{#- The regex rows of the junk blocklist seed, as [{identifier_type, pattern, reason}], read
+    when the model runs so that each pattern reaches the SQL as a constant. Var
+    `identity_blocklist_regexes` gives them instead (unit tests, whose seed is a fixture);
+    none at parse time. -#}
+{% macro identity_blocklist_regexes(blocklist_relation) -%}
+    {%- set fixed = var('identity_blocklist_regexes', none) -%}
+    {%- set found = [] -%}
+    {%- if fixed is not none -%}
+        {%- set found = fixed -%}
+    {%- elif execute -%}
+        {%- set rows = run_query(
+            "select identifier_type, pattern, reason from " ~ blocklist_relation
+            ~ " where match_type = 'regex' order by identifier_type, pattern"
+        ) -%}
+        {%- for row in rows -%}
+            {%- do found.append({
+                'identifier_type': row[0], 'pattern': row[1], 'reason': row[2],
+            }) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(found) }}
 {%- endmacro %}

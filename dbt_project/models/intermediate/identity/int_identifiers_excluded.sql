@@ -46,26 +46,40 @@ invalid as (
     where not is_valid
 ),
 
-blocklisted as (
+-- exact values join on the value; each regex is written into the SQL as a constant (read from
+-- the seed when the model runs), so the engine compiles it once instead of once per identifier
+-- (a pattern taken from a joined column: 42 s of CPU on size L's 5.3M identifiers)
+{%- set blocklist_regexes = clientbase.identity_blocklist_regexes(ref('identity_junk_blocklist')) %}
+blocklist_matches as (
     select
         identifiers.identifier_key,
-        2 as reason_rank,
-        'blocklist' as exclusion_reason,
-        min(blocklist.reason) as exclusion_detail
+        blocklist.reason
     from identifiers
     inner join blocklist
         on
             identifiers.identifier_type = blocklist.identifier_type
-            and (
-                (blocklist.match_type = 'exact' and identifiers.identifier_value = blocklist.pattern)
-                or (
-                    blocklist.match_type = 'regex'
-                    and {{ clientbase.identity_regexp_like_column(
-                        'identifiers.identifier_value', 'blocklist.pattern'
-                    ) }}
-                )
-            )
-    group by identifiers.identifier_key
+            and identifiers.identifier_value = blocklist.pattern
+    where blocklist.match_type = 'exact'
+    {%- for regex in blocklist_regexes %}
+        union all
+        select
+            identifier_key,
+            {{ clientbase.text_literal(regex.reason) }} as reason
+        from identifiers
+        where
+            identifier_type = {{ clientbase.text_literal(regex.identifier_type) }}
+            and {{ clientbase.regexp_like('identifier_value', regex.pattern) }}
+    {%- endfor %}
+),
+
+blocklisted as (
+    select
+        identifier_key,
+        2 as reason_rank,
+        'blocklist' as exclusion_reason,
+        min(reason) as exclusion_detail
+    from blocklist_matches
+    group by identifier_key
 ),
 
 store_phones as (
