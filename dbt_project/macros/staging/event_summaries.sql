@@ -120,3 +120,62 @@
         {{ return(late == 0) }}
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- The select of an event summary model: the events loaded since the summary's newest load
+    (all of them when it is computed whole) summarised per key, merged with the rows the table
+    holds for those keys. `events`: the staging log; `key_name`: the hashed key column;
+    `key_columns`: the columns of a key. -#}
+{% macro event_log_summary(events, key_name, key_columns) -%}
+    {%- set merge_since = clientbase.event_summary_merge_since(events) %}
+
+    with
+
+    events as (
+        select * from {{ events }}
+    ),
+
+    batch as (
+        select
+            {{ clientbase.null_safe_key(key_columns) }} as {{ key_name }},
+            {%- for column in key_columns %}
+                {{ column }},
+            {%- endfor %}
+            min(occurred_at) as first_occurred_at,
+            max(occurred_at) as last_occurred_at,
+            cast(count(*) as {{ dbt.type_bigint() }}) as observation_count,
+            max(_loaded_at) as _loaded_at
+        from events
+        where {{ clientbase.event_summary_batch_predicate('_loaded_at', merge_since) }}
+        group by {{ key_columns | join(', ') }}
+    ),
+
+    -- the rows the table holds for tonight's keys: none when the summary is computed whole
+    kept as (
+        {%- if merge_since is not none %}
+            select * from {{ this }}
+        {%- else %}
+            select * from batch
+            where 1 = 0
+        {%- endif %}
+    ),
+
+    final as (
+        select
+            batch.{{ key_name }},
+            {%- for column in key_columns %}
+                batch.{{ column }},
+            {%- endfor %}
+            {{ clientbase.event_summary_merged_columns([
+                ('first_occurred_at', 'min'),
+                ('last_occurred_at', 'max'),
+                ('observation_count', 'sum'),
+                ('_loaded_at', 'max'),
+            ]) }}
+        from batch
+        left join kept
+            on batch.{{ key_name }} = kept.{{ key_name }}
+    )
+
+    select * from final
+{%- endmacro %}
