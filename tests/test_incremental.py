@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -258,8 +259,6 @@ def test_an_event_summary_recomputes_when_its_log_changed_behind_it(
 ) -> None:
     # an event leaves the log but not the summary (as when an erasure or a replaced copy
     # changes staging behind it): the next run must not merge onto stale counts
-    import shutil
-
     root = tmp_path / "changed"
     shutil.copytree(warehouses["nightly"].parent, root / "data")
     with duckdb.connect(str(root / "data" / "warehouse.duckdb")) as con:
