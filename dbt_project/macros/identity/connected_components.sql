@@ -12,7 +12,11 @@
     with p = 2^31 - 1, maps every vertex to the smallest h over its closed neighbourhood and
     contracts the edges accordingly. On any graph, a constant expected share of vertices
     disappears per round, so the number of rounds grows like log(n) - also on long chains,
-    where min-label propagation would need one round per link. A contracted vertex with no
+    where min-label propagation would need one round per link. Each round here takes that
+    minimum over two links (the smallest of the neighbours' minima): one more join per round,
+    and far fewer rounds. On the benchmark's graphs: a random graph 17 -> 6 rounds, 1,000
+    chains 12 -> 7, a junk hub 12 -> 3, where a star's leaves otherwise drop out a few at a
+    time. A contracted vertex with no
     edge left is a finished component: no later round touches it. Rounds only touch the
     contracted graph, which shrinks geometrically; the node -> vertex map of each round is kept
     (`rep_<round>`), and at the end the maps are composed backwards, last round first, so that
@@ -62,24 +66,28 @@
         (identity_graph_health) find the log on a first build too -#}
     {% do adapter.cache_added(log_relation) %}
 
-    {#- Work tables live beside the target and are dropped as soon as they are used up. -#}
+    {#- Work tables: session-local where the engine has them (identity_cc_work_relation), and
+        dropped in one statement each time a batch of them is used up. The result and tonight's
+        graph live beside the target: they are renamed into place. -#}
     {%- set work = {} -%}
     {%- for name in ['input', 'graph_next', 'edges_a', 'edges_b', 'roots_a', 'roots_b', 'result'] -%}
-        {%- do work.update({name: api.Relation.create(
-            database=this.database, schema=this.schema,
-            identifier=this.identifier ~ '__cc_' ~ name, type='table')}) -%}
-    {%- endfor -%}
-    {%- for relation in work.values() -%}
-        {% do adapter.drop_relation(relation) %}
+        {%- set identifier = this.identifier ~ '__cc_' ~ name -%}
+        {%- if name in ['graph_next', 'result'] -%}
+            {%- do work.update({name: api.Relation.create(
+                database=this.database, schema=this.schema, identifier=identifier, type='table')}) -%}
+        {%- else -%}
+            {%- do work.update({name: clientbase.identity_cc_work_relation(identifier)}) -%}
+        {%- endif -%}
     {%- endfor -%}
 
-    {#- 1. the edge list as given, checked -#}
-    {% do clientbase.identity_cc_create_table(work.input,
-        'select cast(node_a as ' ~ dbt.type_bigint() ~ ') as node_a, cast(node_b as '
-        ~ dbt.type_bigint() ~ ') as node_b from (' ~ compiled_code ~ ') as model_edges') %}
-    {%- set stats = run_query(
-        'select count(*), sum(case when node_a is null or node_b is null then 1 else 0 end), '
-        ~ 'min(least(node_a, node_b)), max(greatest(node_a, node_b)) from ' ~ work.input) -%}
+    {#- 1. the edge list as given, checked (after clearing what a failed run left behind) -#}
+    {%- set stats = clientbase.identity_cc_run_batch(
+        clientbase.identity_cc_drop_statements(work.values())
+        + clientbase.identity_cc_replace_statements(work.input,
+            'select cast(node_a as ' ~ dbt.type_bigint() ~ ') as node_a, cast(node_b as '
+            ~ dbt.type_bigint() ~ ') as node_b from (' ~ compiled_code ~ ') as model_edges')
+        + ['select count(*), sum(case when node_a is null or node_b is null then 1 else 0 end), '
+           ~ 'min(least(node_a, node_b)), max(greatest(node_a, node_b)) from ' ~ work.input]) -%}
     {%- set input_rows = stats.rows[0][0] | int -%}
     {%- if (stats.rows[0][1] or 0) | int > 0 -%}
         {{ exceptions.raise_compiler_error(
@@ -93,9 +101,11 @@
     {%- endif -%}
 
     {#- 2. undirected simple edges (a < b): tonight's graph, kept for the next build -#}
-    {% do clientbase.identity_cc_create_table(work.graph_next,
-        'select distinct least(node_a, node_b) as src, greatest(node_a, node_b) as dst from '
-        ~ work.input ~ ' where node_a <> node_b') %}
+    {%- set graph_edges = clientbase.identity_cc_run_batch(
+        clientbase.identity_cc_replace_statements(work.graph_next,
+            'select distinct least(node_a, node_b) as src, greatest(node_a, node_b) as dst from '
+            ~ work.input ~ ' where node_a <> node_b')
+        + ['select count(*) from ' ~ work.graph_next]).rows[0][0] | int -%}
     {%- set graph_relation = api.Relation.create(
         database=this.database, schema=this.schema,
         identifier=this.identifier ~ '__cc_graph', type='table') -%}
@@ -126,32 +136,38 @@
 
     {%- if mode.incremental -%}
         {#- new edges between last night's components (a new node stands for itself) -#}
-        {% do clientbase.identity_cc_create_table(work.edges_a,
-            'select distinct least(label_a, label_b) as src, greatest(label_a, label_b) as dst from ('
-            ~ ' select coalesce(old_a.component_id, added.src) as label_a,'
-            ~ ' coalesce(old_b.component_id, added.dst) as label_b'
-            ~ ' from (select src, dst from ' ~ work.graph_next ~ ' except select src, dst from '
-            ~ previous_graph ~ ') as added'
-            ~ ' left join ' ~ existing_relation ~ ' as old_a on added.src = old_a.node_id'
-            ~ ' left join ' ~ existing_relation ~ ' as old_b on added.dst = old_b.node_id'
-            ~ ') as labelled where label_a <> label_b') %}
-        {%- set mode.added = run_query('select count(*) from ' ~ work.edges_a).rows[0][0] | int -%}
+        {%- set mode.added = clientbase.identity_cc_run_batch(
+            clientbase.identity_cc_replace_statements(work.edges_a,
+                'select distinct least(label_a, label_b) as src, greatest(label_a, label_b) as dst from ('
+                ~ ' select coalesce(old_a.component_id, added.src) as label_a,'
+                ~ ' coalesce(old_b.component_id, added.dst) as label_b'
+                ~ ' from (select src, dst from ' ~ work.graph_next ~ ' except select src, dst from '
+                ~ previous_graph ~ ') as added'
+                ~ ' left join ' ~ existing_relation ~ ' as old_a on added.src = old_a.node_id'
+                ~ ' left join ' ~ existing_relation ~ ' as old_b on added.dst = old_b.node_id'
+                ~ ') as labelled where label_a <> label_b')
+            + ['select count(*) from ' ~ work.edges_a]).rows[0][0] | int -%}
         {{ log(model.name ~ ': incremental update: ' ~ mode.added ~ ' new link(s) between existing '
             ~ 'clusters; no edge of the last build is gone', info=True) }}
     {%- else -%}
         {{ log(model.name ~ ': full recompute of the identity graph: ' ~ mode.reason, info=True) }}
-        {% do clientbase.identity_cc_create_table(work.edges_a,
-            'select src, dst from ' ~ work.graph_next) %}
     {%- endif -%}
 
+    {#- The first round reads tonight's graph itself (full recompute) or the new links (update);
+        the rounds then alternate between the two edge work tables. -#}
     {%- set state = namespace(
-        edges=work.edges_a, spare_edges=work.edges_b,
+        edges=work.edges_a if mode.incremental else work.graph_next,
+        spare_edges=work.edges_b if mode.incremental else work.edges_a,
         rng=seed | int, rounds=0, active_edges=0, finished=0, done=false) -%}
-    {%- set state.active_edges = run_query('select count(*) from ' ~ state.edges).rows[0][0] | int -%}
+    {%- set state.active_edges = mode.added if mode.incremental else graph_edges -%}
     {%- set state.done = state.active_edges == 0 -%}
     {%- set reps = [] -%}
+    {%- set nears = [] -%}
+    {%- set edge_counts = [] -%}
 
-    {#- 3. contraction rounds: only the contracted graph is touched -#}
+    {#- 3. contraction rounds: only the contracted graph is touched. A round's statements go to
+        the engine in one batch (identity_cc_run_batch): on a small graph the round trips, not
+        the work, were most of the time. -#}
     {%- for round_number in range(1, max_rounds + 1) if not state.done -%}
         {#- Lehmer generator: deterministic for a seed, different for every round -#}
         {%- set state.rng = (state.rng * 48271) % prime -%}
@@ -160,53 +176,83 @@
         {%- set offset = state.rng -%}
         {%- set h_src = clientbase.identity_cc_hash('src', multiplier, offset, prime) -%}
         {%- set h_dst = clientbase.identity_cc_hash('dst', multiplier, offset, prime) -%}
-
-        {#- each vertex goes to the smallest hash in its closed neighbourhood -#}
-        {%- set rep = api.Relation.create(
-            database=this.database, schema=this.schema,
-            identifier=this.identifier ~ '__cc_rep_' ~ round_number, type='table') -%}
-        {% do adapter.drop_relation(rep) %}
+        {%- set rep = clientbase.identity_cc_work_relation(
+            this.identifier ~ '__cc_rep_' ~ round_number) -%}
         {% do reps.append(rep) %}
-        {% do clientbase.identity_cc_create_table(rep,
+        {%- set contracted = state.spare_edges -%}
+        {%- set statements = [] -%}
+        {#- each vertex takes the smallest hash in its closed neighbourhood, then the smallest
+            of those over its closed neighbourhood: two vertices with the same rep lie within two
+            links of the vertex with that hash, so they are connected -#}
+        {%- set near = clientbase.identity_cc_work_relation(
+            this.identifier ~ '__cc_near_' ~ round_number) -%}
+        {% do nears.append(near) %}
+        {% do statements.extend(clientbase.identity_cc_replace_statements(near,
             'select vertex, min(hashed) as rep from ('
             ~ ' select src as vertex, ' ~ h_src ~ ' as hashed from ' ~ state.edges
             ~ ' union all select dst as vertex, ' ~ h_dst ~ ' as hashed from ' ~ state.edges
             ~ ' union all select src as vertex, ' ~ h_dst ~ ' as hashed from ' ~ state.edges
             ~ ' union all select dst as vertex, ' ~ h_src ~ ' as hashed from ' ~ state.edges
-            ~ ') as neighbourhood group by vertex') %}
-
+            ~ ') as neighbourhood group by vertex')) %}
+        {% do statements.extend(clientbase.identity_cc_replace_statements(rep,
+            'select vertex, min(rep) as rep from ('
+            ~ ' select vertex, rep from ' ~ near
+            ~ ' union all select e.src as vertex, n.rep from ' ~ state.edges ~ ' as e inner join '
+            ~ near ~ ' as n on e.dst = n.vertex'
+            ~ ' union all select e.dst as vertex, n.rep from ' ~ state.edges ~ ' as e inner join '
+            ~ near ~ ' as n on e.src = n.vertex'
+            ~ ') as two_links group by vertex')) %}
+        {% do statements.extend(clientbase.identity_cc_drop_statements([near])) %}
         {#- contract the edges -#}
-        {% do adapter.drop_relation(state.spare_edges) %}
-        {% do clientbase.identity_cc_create_table(state.spare_edges,
+        {% do statements.extend(clientbase.identity_cc_replace_statements(contracted,
             'select distinct least(rep_src.rep, rep_dst.rep) as src, greatest(rep_src.rep, rep_dst.rep) as dst'
             ~ ' from ' ~ state.edges ~ ' as e'
             ~ ' inner join ' ~ rep ~ ' as rep_src on e.src = rep_src.vertex'
             ~ ' inner join ' ~ rep ~ ' as rep_dst on e.dst = rep_dst.vertex'
-            ~ ' where rep_src.rep <> rep_dst.rep') %}
+            ~ ' where rep_src.rep <> rep_dst.rep')) %}
+        {#- the edges left decide whether another round is needed -#}
+        {% do statements.append('select count(*) from ' ~ contracted) %}
+        {%- set state.active_edges = clientbase.identity_cc_run_batch(statements).rows[0][0] | int -%}
+        {% do edge_counts.append(state.active_edges) %}
 
-        {#- the contracted edges become the current ones -#}
-        {%- set old_edges = state.edges -%}
-        {%- set state.edges = state.spare_edges -%}
-        {%- set state.spare_edges = old_edges -%}
+        {#- the contracted edges become the current ones; tonight's graph is never overwritten -#}
+        {%- set state.spare_edges = work.edges_b if state.edges == work.graph_next else state.edges -%}
+        {%- set state.edges = contracted -%}
         {%- set state.rounds = round_number -%}
-        {%- set counts = run_query(
-            'select (select count(*) from ' ~ state.edges ~ '), (select count(*) from (select src'
-            ~ ' from ' ~ state.edges ~ ' union select dst from ' ~ state.edges ~ ') as live),'
-            ~ ' (select count(distinct rep) from ' ~ rep ~ ')').rows[0] -%}
-        {%- set state.active_edges = counts[0] | int -%}
-        {#- vertices of the next round that have no edge left are finished components -#}
-        {%- set state.finished = state.finished + (counts[2] | int) - (counts[1] | int) -%}
-        {% do clientbase.identity_cc_insert(log_relation,
-            "select '" ~ invocation_id ~ "', '" ~ model.name ~ "', " ~ round_number ~ ", "
-            ~ counts[0] ~ ", " ~ counts[1] ~ ", " ~ state.finished ~ ", " ~ input_rows ~ ", "
-            ~ "current_timestamp") %}
         {%- set state.done = state.active_edges == 0 -%}
     {%- endfor -%}
 
-    {%- if not state.done -%}
-        {%- for relation in work.values() | list + reps -%}
-            {% do adapter.drop_relation(relation) %}
+    {#- The round log, from the rounds' maps in one query: round r's map has a row per vertex of
+        its graph, and its distinct reps are the vertices left after it. The vertices of round
+        r + 1's graph are those with an edge left; the others are finished components. -#}
+    {%- if reps -%}
+        {%- set sizes = [] -%}
+        {%- for rep in reps -%}
+            {% do sizes.append('select ' ~ loop.index ~ ' as round_number, count(*) as vertices, '
+                ~ 'count(distinct rep) as contracted from ' ~ rep) %}
         {%- endfor -%}
+        {%- set by_round = {} -%}
+        {%- for row in run_query(sizes | join(' union all ')).rows -%}
+            {% do by_round.update({row[0] | int: [row[1] | int, row[2] | int]}) %}
+        {%- endfor -%}
+        {#- after the last round: no vertex is left, unless the round cap stopped the loop -#}
+        {%- set last_active = 0 if state.done else run_query(
+            'select count(*) from (select src from ' ~ state.edges ~ ' union select dst from '
+            ~ state.edges ~ ') as live').rows[0][0] | int -%}
+        {%- set log_rows = [] -%}
+        {%- for round_number in range(1, state.rounds + 1) -%}
+            {%- set active_nodes = by_round[round_number + 1][0] if round_number < state.rounds
+                else last_active -%}
+            {%- set state.finished = state.finished + by_round[round_number][1] - active_nodes -%}
+            {% do log_rows.append("select '" ~ invocation_id ~ "', '" ~ model.name ~ "', "
+                ~ round_number ~ ", " ~ edge_counts[round_number - 1] ~ ", " ~ active_nodes ~ ", "
+                ~ state.finished ~ ", " ~ input_rows ~ ", current_timestamp") %}
+        {%- endfor -%}
+        {% do clientbase.identity_cc_insert(log_relation, log_rows | join(' union all ')) %}
+    {%- endif -%}
+
+    {%- if not state.done -%}
+        {% do clientbase.identity_cc_drop_tables(work.values() | list + reps + nears) %}
         {% do adapter.commit() %}
         {{ exceptions.raise_compiler_error(
             model.name ~ ': connected components did not converge within ' ~ max_rounds
@@ -215,35 +261,35 @@
             ~ 'the graph: the expected number of rounds is about log1.5(number of nodes).') }}
     {%- endif -%}
 
-    {#- 3b. compose the rounds' maps backwards: roots(v) = (round, vertex) it ends in. A vertex
-        of round r whose rep has no entry in round r + 1 finished in round r. -#}
+    {#- 3b. compose the rounds' maps backwards, in one batch: roots(v) = (round, vertex) it ends
+        in. A vertex of round r whose rep has no entry in round r + 1 finished in round r. -#}
     {%- set roots = namespace(current=work.roots_a, spare=work.roots_b) -%}
+    {%- set statements = [] -%}
     {%- for round_number in range(state.rounds, 0, -1) -%}
         {%- set rep = reps[round_number - 1] -%}
-        {% do adapter.drop_relation(roots.spare) %}
         {%- if round_number == state.rounds -%}
-            {% do clientbase.identity_cc_create_table(roots.spare,
+            {% do statements.extend(clientbase.identity_cc_replace_statements(roots.spare,
                 'select vertex, cast(' ~ round_number ~ ' as ' ~ dbt.type_int() ~ ') as root_round,'
-                ~ ' rep as root from ' ~ rep) %}
+                ~ ' rep as root from ' ~ rep)) %}
         {%- else -%}
-            {% do clientbase.identity_cc_create_table(roots.spare,
+            {% do statements.extend(clientbase.identity_cc_replace_statements(roots.spare,
                 'select r.vertex, coalesce(later.root_round, cast(' ~ round_number ~ ' as '
                 ~ dbt.type_int() ~ ')) as root_round, coalesce(later.root, r.rep) as root'
                 ~ ' from ' ~ rep ~ ' as r left join ' ~ roots.current ~ ' as later'
-                ~ ' on r.rep = later.vertex') %}
+                ~ ' on r.rep = later.vertex')) %}
         {%- endif -%}
-        {% do adapter.drop_relation(roots.current) %}
-        {% do adapter.drop_relation(rep) %}
         {%- set done_roots = roots.current -%}
         {%- set roots.current = roots.spare -%}
         {%- set roots.spare = done_roots -%}
     {%- endfor -%}
     {%- if state.rounds == 0 -%}
-        {% do clientbase.identity_cc_create_table(roots.current,
+        {% do statements.extend(clientbase.identity_cc_replace_statements(roots.current,
             'select cast(null as ' ~ dbt.type_bigint() ~ ') as vertex, cast(null as '
             ~ dbt.type_int() ~ ') as root_round, cast(null as ' ~ dbt.type_bigint()
-            ~ ') as root where 1 = 0') %}
+            ~ ') as root where 1 = 0')) %}
     {%- endif -%}
+    {% do statements.extend(clientbase.identity_cc_drop_statements(reps + nears + [roots.spare])) %}
+    {% do clientbase.identity_cc_run_batch(statements) %}
 
     {#- 4. component id = smallest node id of the component. Every node starts from a label:
         itself on a full recompute; its old component (the smallest node id of it) or itself
@@ -274,9 +320,11 @@
     {% endif %}
     {% do adapter.rename_relation(work.graph_next, graph_relation) %}
 
+    {%- set used_up = [] -%}
     {%- for name, relation in work.items() if name not in ['result', 'graph_next'] -%}
-        {% do adapter.drop_relation(relation) %}
+        {% do used_up.append(relation) %}
     {%- endfor -%}
+    {% do clientbase.identity_cc_drop_tables(used_up) %}
 
     {{ run_hooks(post_hooks, inside_transaction=True) }}
     {% do persist_docs(target_relation, model) %}
@@ -310,7 +358,23 @@
 {% endmacro %}
 
 
-{#- Work tables: plain tables, replaced if a failed run left one behind. -#}
+{#- Work tables. On DuckDB they are temporary tables: session-local and in memory, so a round
+    writes nothing to the database file (the materialization runs on one connection). Elsewhere
+    they are plain tables beside the target. -#}
+{% macro identity_cc_work_relation(identifier) %}
+    {{ return(adapter.dispatch('identity_cc_work_relation', 'clientbase')(identifier)) }}
+{% endmacro %}
+
+{% macro default__identity_cc_work_relation(identifier) %}
+    {{ return(api.Relation.create(
+        database=this.database, schema=this.schema, identifier=identifier, type='table')) }}
+{% endmacro %}
+
+{% macro duckdb__identity_cc_work_relation(identifier) %}
+    {{ return(api.Relation.create(
+        database='temp', schema='main', identifier=identifier, type='table')) }}
+{% endmacro %}
+
 {% macro identity_cc_create_table_sql(relation, select_sql) %}
     {{ return(adapter.dispatch('identity_cc_create_table_sql', 'clientbase')(relation, select_sql)) }}
 {% endmacro %}
@@ -320,17 +384,67 @@
 {% endmacro %}
 
 {% macro duckdb__identity_cc_create_table_sql(relation, select_sql) %}
-    create or replace table {{ relation }} as {{ select_sql }}
+    create or replace {{ 'temp ' if relation.database == 'temp' }}table {{ relation }} as {{ select_sql }}
 {% endmacro %}
 
 {% macro spark__identity_cc_create_table_sql(relation, select_sql) %}
     {#- Spark's built-in catalog has no CREATE OR REPLACE for Parquet tables (only for Delta and
-        other v2 tables); the materialization drops every work table before re-creating it. -#}
+        other v2 tables): identity_cc_replace_table drops the table first. -#}
     create table {{ relation }} using parquet as {{ select_sql }}
 {% endmacro %}
 
-{% macro identity_cc_create_table(relation, select_sql) %}
-    {% do run_query(clientbase.identity_cc_create_table_sql(relation, select_sql)) %}
+{#- The statements that (re)create a work table from a query, whatever a failed run left
+    behind, and that drop used-up ones: lists, so that a caller can send several in one batch. -#}
+{% macro identity_cc_replace_statements(relation, select_sql) %}
+    {{ return(adapter.dispatch('identity_cc_replace_statements', 'clientbase')(relation, select_sql)) }}
+{% endmacro %}
+
+{% macro default__identity_cc_replace_statements(relation, select_sql) %}
+    {{ return(['drop table if exists ' ~ relation,
+               clientbase.identity_cc_create_table_sql(relation, select_sql)]) }}
+{% endmacro %}
+
+{% macro duckdb__identity_cc_replace_statements(relation, select_sql) %}
+    {#- CREATE OR REPLACE: one statement instead of a drop and a create -#}
+    {{ return([clientbase.identity_cc_create_table_sql(relation, select_sql)]) }}
+{% endmacro %}
+
+{% macro identity_cc_drop_statements(relations) %}
+    {%- set statements = [] -%}
+    {%- for relation in relations -%}
+        {% do statements.append('drop table if exists ' ~ relation) %}
+    {%- endfor -%}
+    {{ return(statements) }}
+{% endmacro %}
+
+{#- Run statements in order and return the last one's result. DuckDB takes them as one script
+    (a round trip through the adapter costs a few milliseconds: on a small graph, most of the
+    time); other engines get them one by one. -#}
+{% macro identity_cc_run_batch(statements) %}
+    {{ return(adapter.dispatch('identity_cc_run_batch', 'clientbase')(statements)) }}
+{% endmacro %}
+
+{% macro default__identity_cc_run_batch(statements) %}
+    {%- set result = namespace(last=none) -%}
+    {%- for statement in statements -%}
+        {%- set result.last = run_query(statement) -%}
+    {%- endfor -%}
+    {{ return(result.last) }}
+{% endmacro %}
+
+{% macro duckdb__identity_cc_run_batch(statements) %}
+    {%- if statements -%}
+        {{ return(run_query(statements | join(';\n'))) }}
+    {%- endif -%}
+{% endmacro %}
+
+{% macro identity_cc_replace_table(relation, select_sql) %}
+    {{ return(clientbase.identity_cc_run_batch(
+        clientbase.identity_cc_replace_statements(relation, select_sql))) }}
+{% endmacro %}
+
+{% macro identity_cc_drop_tables(relations) %}
+    {% do clientbase.identity_cc_run_batch(clientbase.identity_cc_drop_statements(relations)) %}
 {% endmacro %}
 
 {% macro identity_cc_insert(relation, select_sql) %}
@@ -361,8 +475,8 @@
 {% endmacro %}
 
 {% macro duckdb__identity_cc_create_log_table(relation) %}
-    {% do run_query('create schema if not exists ' ~ relation.without_identifier()) %}
-    {% do run_query('create table if not exists ' ~ relation ~ ' ' ~ clientbase.identity_cc_log_columns()) %}
+    {% do run_query('create schema if not exists ' ~ relation.without_identifier() ~ '; '
+        ~ 'create table if not exists ' ~ relation ~ ' ' ~ clientbase.identity_cc_log_columns()) %}
 {% endmacro %}
 
 {% macro spark__identity_cc_create_log_table(relation) %}
