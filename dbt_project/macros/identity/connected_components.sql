@@ -187,21 +187,17 @@
         {%- set near = clientbase.identity_cc_work_relation(
             this.identifier ~ '__cc_near_' ~ round_number) -%}
         {% do nears.append(near) %}
+        {#- an edge offers the smaller hash of its two ends to both ends -#}
         {% do statements.extend(clientbase.identity_cc_replace_statements(near,
-            'select vertex, min(hashed) as rep from ('
-            ~ ' select src as vertex, ' ~ h_src ~ ' as hashed from ' ~ state.edges
-            ~ ' union all select dst as vertex, ' ~ h_dst ~ ' as hashed from ' ~ state.edges
-            ~ ' union all select src as vertex, ' ~ h_dst ~ ' as hashed from ' ~ state.edges
-            ~ ' union all select dst as vertex, ' ~ h_src ~ ' as hashed from ' ~ state.edges
-            ~ ') as neighbourhood group by vertex')) %}
+            'with offers as (select src, dst, least(' ~ h_src ~ ', ' ~ h_dst ~ ') as offered from '
+            ~ state.edges ~ ') ' ~ clientbase.identity_cc_smallest_offer('offers'))) %}
+        {#- then the smaller of its two ends' minima -#}
         {% do statements.extend(clientbase.identity_cc_replace_statements(rep,
-            'select vertex, min(rep) as rep from ('
-            ~ ' select vertex, rep from ' ~ near
-            ~ ' union all select e.src as vertex, n.rep from ' ~ state.edges ~ ' as e inner join '
-            ~ near ~ ' as n on e.dst = n.vertex'
-            ~ ' union all select e.dst as vertex, n.rep from ' ~ state.edges ~ ' as e inner join '
-            ~ near ~ ' as n on e.src = n.vertex'
-            ~ ') as two_links group by vertex')) %}
+            'with offers as (select e.src, e.dst, least(near_src.rep, near_dst.rep) as offered'
+            ~ ' from ' ~ state.edges ~ ' as e'
+            ~ ' inner join ' ~ near ~ ' as near_src on e.src = near_src.vertex'
+            ~ ' inner join ' ~ near ~ ' as near_dst on e.dst = near_dst.vertex) '
+            ~ clientbase.identity_cc_smallest_offer('offers'))) %}
         {% do statements.extend(clientbase.identity_cc_drop_statements([near])) %}
         {#- contract the edges -#}
         {% do statements.extend(clientbase.identity_cc_replace_statements(contracted,
@@ -294,8 +290,9 @@
     {#- 4. component id = smallest node id of the component. Every node starts from a label:
         itself on a full recompute; its old component (the smallest node id of it) or itself
         when updating. A group of labels joined by the rounds takes the smallest of them. -#}
+    {#- (a self-loop's second end is its first: skipped before the distinct) -#}
     {%- set all_nodes = '(select node_a as node_id from ' ~ work.input
-        ~ ' union select node_b as node_id from ' ~ work.input ~ ') as all_nodes' -%}
+        ~ ' union select node_b as node_id from ' ~ work.input ~ ' where node_a <> node_b) as all_nodes' -%}
     {%- if mode.incremental -%}
         {%- set labelled = 'select all_nodes.node_id, coalesce(old.component_id, all_nodes.node_id)'
             ~ ' as label from ' ~ all_nodes ~ ' left join ' ~ existing_relation ~ ' as old'
@@ -307,8 +304,11 @@
         {{ clientbase.identity_cc_create_table_sql(work.result,
             'select labelled.node_id, coalesce(merged.component_id, labelled.label) as component_id'
             ~ ' from (' ~ labelled ~ ') as labelled'
-            ~ ' left join (select vertex, min(vertex) over (partition by root_round, root) as component_id'
-            ~ ' from ' ~ roots.current ~ ') as merged on labelled.label = merged.vertex') }}
+            ~ ' left join (select roots.vertex, components.component_id from ' ~ roots.current
+            ~ ' as roots inner join (select root_round, root, min(vertex) as component_id from '
+            ~ roots.current ~ ' group by root_round, root) as components'
+            ~ ' on roots.root_round = components.root_round and roots.root = components.root'
+            ~ ') as merged on labelled.label = merged.vertex') }}
     {%- endcall %}
     {% if existing_relation is not none %}
         {% do adapter.drop_relation(existing_relation) %}
@@ -334,6 +334,14 @@
         ~ ('incremental' if mode.incremental else 'full recompute') ~ ')', info=True) }}
     {{ return({'relations': [target_relation]}) }}
 {% endmaterialization %}
+
+
+{#- Every vertex's smallest offer over its edges (`offers`: src, dst, offered). -#}
+{% macro identity_cc_smallest_offer(offers) %}
+    {{- return('select vertex, min(offered) as rep from (select src as vertex, offered from '
+        ~ offers ~ ' union all select dst as vertex, offered from ' ~ offers
+        ~ ') as ends group by vertex') -}}
+{% endmacro %}
 
 
 {#- (a*v + b) mod p for 0 <= v, a < p = 2^31 - 1: fits in a signed 64-bit integer. -#}
