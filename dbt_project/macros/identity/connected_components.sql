@@ -287,28 +287,33 @@
     {% do statements.extend(clientbase.identity_cc_drop_statements(reps + nears + [roots.spare])) %}
     {% do clientbase.identity_cc_run_batch(statements) %}
 
-    {#- 4. component id = smallest node id of the component. Every node starts from a label:
-        itself on a full recompute; its old component (the smallest node id of it) or itself
-        when updating. A group of labels joined by the rounds takes the smallest of them. -#}
-    {#- (a self-loop's second end is its first: skipped before the distinct) -#}
-    {%- set all_nodes = '(select node_a as node_id from ' ~ work.input
-        ~ ' union select node_b as node_id from ' ~ work.input ~ ' where node_a <> node_b) as all_nodes' -%}
+    {#- 4. component id = smallest node id of the component. -#}
+    {%- set merged = '(select roots.vertex, components.component_id from ' ~ roots.current
+        ~ ' as roots inner join (select root_round, root, min(vertex) as component_id from '
+        ~ roots.current ~ ' group by root_round, root) as components'
+        ~ ' on roots.root_round = components.root_round and roots.root = components.root) as merged' -%}
     {%- if mode.incremental -%}
-        {%- set labelled = 'select all_nodes.node_id, coalesce(old.component_id, all_nodes.node_id)'
-            ~ ' as label from ' ~ all_nodes ~ ' left join ' ~ existing_relation ~ ' as old'
-            ~ ' on all_nodes.node_id = old.node_id' -%}
+        {#- Every node starts from its old component (the smallest node id of it), or itself when
+            new; a group of labels joined by the rounds takes the smallest of them. (A
+            self-loop's second end is its first: skipped before the distinct.) -#}
+        {%- set result_sql = 'select labelled.node_id, coalesce(merged.component_id, labelled.label)'
+            ~ ' as component_id from (select all_nodes.node_id, coalesce(old.component_id,'
+            ~ ' all_nodes.node_id) as label from (select node_a as node_id from ' ~ work.input
+            ~ ' union select node_b as node_id from ' ~ work.input ~ ' where node_a <> node_b)'
+            ~ ' as all_nodes left join ' ~ existing_relation ~ ' as old'
+            ~ ' on all_nodes.node_id = old.node_id) as labelled'
+            ~ ' left join ' ~ merged ~ ' on labelled.label = merged.vertex' -%}
     {%- else -%}
-        {%- set labelled = 'select node_id, node_id as label from ' ~ all_nodes -%}
+        {#- The first round's graph holds every node with an edge, so the composed map has one
+            row for each; a node that only declares itself (a self-loop) is its own component.
+            No distinct over every edge end. -#}
+        {%- set result_sql = 'select merged.vertex as node_id, merged.component_id from ' ~ merged
+            ~ ' union all select distinct node_a as node_id, node_a as component_id from '
+            ~ work.input ~ ' as declared where node_a = node_b and not exists (select 1 from '
+            ~ roots.current ~ ' as roots where roots.vertex = declared.node_a)' -%}
     {%- endif -%}
     {% call statement('main') -%}
-        {{ clientbase.identity_cc_create_table_sql(work.result,
-            'select labelled.node_id, coalesce(merged.component_id, labelled.label) as component_id'
-            ~ ' from (' ~ labelled ~ ') as labelled'
-            ~ ' left join (select roots.vertex, components.component_id from ' ~ roots.current
-            ~ ' as roots inner join (select root_round, root, min(vertex) as component_id from '
-            ~ roots.current ~ ' group by root_round, root) as components'
-            ~ ' on roots.root_round = components.root_round and roots.root = components.root'
-            ~ ') as merged on labelled.label = merged.vertex') }}
+        {{ clientbase.identity_cc_create_table_sql(work.result, result_sql) }}
     {%- endcall %}
     {% if existing_relation is not none %}
         {% do adapter.drop_relation(existing_relation) %}
