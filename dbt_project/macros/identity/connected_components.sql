@@ -16,8 +16,8 @@
     minimum over two links (the smallest of the neighbours' minima): one more join per round,
     and far fewer rounds. On the benchmark's graphs: a random graph 17 -> 6 rounds, 1,000
     chains 12 -> 7, a junk hub 12 -> 3, where a star's leaves otherwise drop out a few at a
-    time. A contracted vertex with no
-    edge left is a finished component: no later round touches it. Rounds only touch the
+    time. A contracted vertex with no edge left is a finished component: no later round
+    touches it. Rounds only touch the
     contracted graph, which shrinks geometrically; the node -> vertex map of each round is kept
     (`rep_<round>`), and at the end the maps are composed backwards, last round first, so that
     every node learns its final vertex in O(nodes) work in all, instead of relabelling every
@@ -162,7 +162,6 @@
     {%- set state.active_edges = mode.added if mode.incremental else graph_edges -%}
     {%- set state.done = state.active_edges == 0 -%}
     {%- set reps = [] -%}
-    {%- set nears = [] -%}
     {%- set edge_counts = [] -%}
 
     {#- 3. contraction rounds: only the contracted graph is touched. A round's statements go to
@@ -186,7 +185,6 @@
             links of the vertex with that hash, so they are connected -#}
         {%- set near = clientbase.identity_cc_work_relation(
             this.identifier ~ '__cc_near_' ~ round_number) -%}
-        {% do nears.append(near) %}
         {#- an edge offers the smaller hash of its two ends to both ends -#}
         {% do statements.extend(clientbase.identity_cc_replace_statements(near,
             'with offers as (select src, dst, least(' ~ h_src ~ ', ' ~ h_dst ~ ') as offered from '
@@ -248,7 +246,7 @@
     {%- endif -%}
 
     {%- if not state.done -%}
-        {% do clientbase.identity_cc_drop_tables(work.values() | list + reps + nears) %}
+        {% do clientbase.identity_cc_drop_tables(work.values() | list + reps) %}
         {% do adapter.commit() %}
         {{ exceptions.raise_compiler_error(
             model.name ~ ': connected components did not converge within ' ~ max_rounds
@@ -284,7 +282,7 @@
             ~ dbt.type_int() ~ ') as root_round, cast(null as ' ~ dbt.type_bigint()
             ~ ') as root where 1 = 0')) %}
     {%- endif -%}
-    {% do statements.extend(clientbase.identity_cc_drop_statements(reps + nears + [roots.spare])) %}
+    {% do statements.extend(clientbase.identity_cc_drop_statements(reps + [roots.spare])) %}
     {% do clientbase.identity_cc_run_batch(statements) %}
 
     {#- 4. component id = smallest node id of the component. -#}
@@ -402,7 +400,7 @@
 
 {% macro spark__identity_cc_create_table_sql(relation, select_sql) %}
     {#- Spark's built-in catalog has no CREATE OR REPLACE for Parquet tables (only for Delta and
-        other v2 tables): identity_cc_replace_table drops the table first. -#}
+        other v2 tables): identity_cc_replace_statements drops the table first. -#}
     create table {{ relation }} using parquet as {{ select_sql }}
 {% endmacro %}
 
@@ -413,8 +411,8 @@
 {% endmacro %}
 
 {% macro default__identity_cc_replace_statements(relation, select_sql) %}
-    {{ return(['drop table if exists ' ~ relation,
-               clientbase.identity_cc_create_table_sql(relation, select_sql)]) }}
+    {{ return(clientbase.identity_cc_drop_statements([relation])
+              + [clientbase.identity_cc_create_table_sql(relation, select_sql)]) }}
 {% endmacro %}
 
 {% macro duckdb__identity_cc_replace_statements(relation, select_sql) %}
@@ -449,11 +447,6 @@
     {%- if statements -%}
         {{ return(run_query(statements | join(';\n'))) }}
     {%- endif -%}
-{% endmacro %}
-
-{% macro identity_cc_replace_table(relation, select_sql) %}
-    {{ return(clientbase.identity_cc_run_batch(
-        clientbase.identity_cc_replace_statements(relation, select_sql))) }}
 {% endmacro %}
 
 {% macro identity_cc_drop_tables(relations) %}

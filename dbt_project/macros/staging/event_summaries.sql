@@ -19,6 +19,15 @@
     are tables rebuilt on every run.
 -#}
 
+{#- The config of an event summary: upserted by its key like the daily staging models
+    (incremental_staging_config), and emptied by a pre-hook when tonight's run recomputes it
+    whole. `events_model`: the name of the staging log it summarises. -#}
+{% macro event_summary_config(unique_key, events_model) -%}
+    {{ clientbase.incremental_staging_config(unique_key=unique_key) }}
+    {{ config(pre_hook="{{ clientbase.event_summary_pre_hook(ref('" ~ events_model ~ "')) }}") }}
+{%- endmacro %}
+
+
 {#- The state of an event summary for tonight's run: the newest load it holds (text) when its
     rows can be merged with the events loaded since, none when it must be recomputed whole
     (first or full-refresh build, or a summary that no longer matches its events). Var

@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized=clientbase.upsert_materialization(),
-        unique_key='address_event_type_id',
-        incremental_strategy=clientbase.upsert_strategy(),
-        on_schema_change='fail',
-        pre_hook="{{ clientbase.event_summary_pre_hook(ref('stg_messaging__events')) }}",
-    )
-}}
+{{ clientbase.event_summary_config(unique_key='address_event_type_id', events_model='stg_messaging__events') }}
 
 -- The messaging log per address and event type: what the ESP and the messengers reported for
 -- each address of each channel, with when and how often. Size L: 30M events, ~4M rows.

@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized=clientbase.upsert_materialization(),
-        unique_key='identifier_set_id',
-        incremental_strategy=clientbase.upsert_strategy(),
-        on_schema_change='fail',
-        pre_hook="{{ clientbase.event_summary_pre_hook(ref('stg_web__events')) }}",
-    )
-}}
+{{ clientbase.event_summary_config(unique_key='identifier_set_id', events_model='stg_web__events') }}
 
 -- The web log per cookie and identifier set: each distinct (cookie, CRM user, e-mail) the
 -- tracker logged, with when and how often. Size L: 39M events, ~3M sets. Incremental: a night
