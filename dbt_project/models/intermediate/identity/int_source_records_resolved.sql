@@ -94,6 +94,7 @@ candidates as (
         observations.record_id,
         resolved.customer_id,
         resolved.identifier_type,
+        resolved.resolution_method,
         row_number() over (
             partition by observations.record_type, observations.record_id
             order by
@@ -114,19 +115,17 @@ chosen as (
     where candidate_rank = 1
 ),
 
--- (a grouped count, not count(distinct) over a window: Spark has no distinct window functions)
+-- how many customers the record's graph-resolved identifiers belong to (more than one only when a
+-- steward's never_link split them), from the candidates joined once above; a grouped count, not
+-- count(distinct) over a window: Spark has no distinct window functions
 graph_customer_counts as (
     select
-        observations.record_type,
-        observations.record_id,
-        count(distinct resolved.customer_id) as graph_customer_count
-    from observations
-    inner join resolved
-        on
-            observations.identifier_type = resolved.identifier_type
-            and observations.identifier_value = resolved.identifier_value
-    where resolved.resolution_method = 'graph'
-    group by observations.record_type, observations.record_id
+        record_type,
+        record_id,
+        count(distinct customer_id) as graph_customer_count
+    from candidates
+    where resolution_method = 'graph'
+    group by record_type, record_id
 ),
 
 observed_counts as (
