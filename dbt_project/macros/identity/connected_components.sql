@@ -17,11 +17,10 @@
     and far fewer rounds. On the benchmark's graphs: a random graph 17 -> 6 rounds, 1,000
     chains 12 -> 7, a junk hub 12 -> 3, where a star's leaves otherwise drop out a few at a
     time. A contracted vertex with no edge left is a finished component: no later round
-    touches it. Rounds only touch the
-    contracted graph, which shrinks geometrically; the node -> vertex map of each round is kept
-    (`rep_<round>`), and at the end the maps are composed backwards, last round first, so that
-    every node learns its final vertex in O(nodes) work in all, instead of relabelling every
-    node in every round. A final vertex is named by (round finished, value): hash values of
+    touches it. Rounds only touch the contracted graph, which shrinks geometrically; the node ->
+    vertex map of each round is kept (`rep_<round>`), and at the end the maps are composed
+    backwards, last round first, so that every node learns its final vertex in O(nodes) work in
+    all, instead of relabelling every node in every round. A final vertex is named by (round finished, value): hash values of
     different rounds live in different spaces.
 
     Configuration (model config or project vars):
