@@ -291,3 +291,28 @@ def test_many_values_are_checked_in_worker_processes_with_the_same_result(monkey
     parallel = cp.build_contact_point_checks(values, workers=2)
     pd.testing.assert_frame_equal(parallel, serial)
     assert list(parallel["value_raw"]) == list(values["value_raw"])
+
+
+def test_spellings_of_one_contact_point_share_a_verdict_that_equals_checking_each_alone():
+    # A chunk parses every spelling but computes a number's verdict (validity, zones) once, and
+    # an email's once per stripped value. Each row must still be what the per-value functions
+    # say, including the parse errors, which name the spelling.
+    phones = ["+7 916 123-45-67", "89161234567", "8 (916) 123 45 67", "+79161234567",
+              "9161234567", "+48 512 345 678", "48512345678", "+48512345678", "12", "not a phone",
+              "+7 916 123"]  # fmt: skip
+    emails = ["Ivan@Mail.ru", " Ivan@Mail.ru", "ivan@mail.ru ", "ivan@mail.ru", "x@@y", " x@@y"]
+    values = pd.DataFrame(
+        {
+            "value_raw": phones + emails,
+            "contact_point_type": ["phone"] * len(phones) + ["email"] * len(emails),
+        }
+    )
+    built = cp.build_contact_point_checks(values, workers=1).set_index("value_raw")
+    for value in phones:
+        expected = cp.check_phone(value)
+        assert {k: built.loc[value, k] for k in expected} == expected, value
+    for value in emails:
+        expected = cp.check_email(value)
+        assert {k: built.loc[value, k] for k in expected} == expected, value
+    # the shared verdicts really are shared: four spellings, one E.164 number
+    assert built.loc[phones[:4], "normalised"].nunique() == 1
