@@ -142,14 +142,6 @@ def check_email(value_raw: str) -> dict[str, str | None]:
     }
 
 
-def parse_phone(value_raw: str, default_region: str = DEFAULT_PHONE_REGION):
-    """The phonenumbers reading of one raw phone, or the reason it is not a number."""
-    try:
-        return phonenumbers.parse(value_raw.strip(), default_region), None
-    except phonenumbers.NumberParseException as error:
-        return None, f"not_a_number: {error}"
-
-
 def _number_key(number: phonenumbers.PhoneNumber) -> tuple:
     # Every field PhoneNumber.__eq__ compares: two spellings with equal keys are one number, and
     # everything check_phone says after parsing is a function of the number alone.
@@ -189,12 +181,22 @@ def _phone_verdict(number: phonenumbers.PhoneNumber) -> dict:
     }
 
 
-def check_phone(value_raw: str, default_region: str = DEFAULT_PHONE_REGION) -> dict:
-    """Validity, E.164 form, country and time zones (phonenumbers) of one raw phone."""
-    number, error = parse_phone(value_raw, default_region)
-    if number is None:
-        return {"normalised": None, "is_valid": "false", "reason": error, **_PHONE_NOT_CHECKED}
-    return _phone_verdict(number)
+def check_phone(
+    value_raw: str, default_region: str = DEFAULT_PHONE_REGION, verdicts: dict | None = None
+) -> dict:
+    """Validity, E.164 form, country and time zones (phonenumbers) of one raw phone. `verdicts`:
+    a cache by number that the spellings of one number share (the raw value is still parsed)."""
+    try:
+        number = phonenumbers.parse(value_raw.strip(), default_region)
+    except phonenumbers.NumberParseException as error:
+        reason = f"not_a_number: {error}"
+        return {"normalised": None, "is_valid": "false", "reason": reason, **_PHONE_NOT_CHECKED}
+    if verdicts is None:
+        return _phone_verdict(number)
+    key = _number_key(number)
+    if key not in verdicts:
+        verdicts[key] = _phone_verdict(number)
+    return dict(verdicts[key])
 
 
 def _raw_folders() -> list[tuple[str, str]]:
@@ -275,43 +277,26 @@ PARALLEL_MIN_VALUES = 50_000
 _CHUNK_VALUES = 100_000
 
 
-class _Checker:
-    """check_email and check_phone with each verdict computed once per chunk: a raw spelling is
-    parsed, but its verdict is reused for every spelling of the same number (phonenumbers'
-    validity and time-zone lookups are most of a phone's cost; size L has ~2.6M phone spellings
-    of ~0.9M numbers) and for every email that differs only in surrounding whitespace, which
-    check_email strips first. The rows are those of calling the two functions value by value."""
-
-    def __init__(self) -> None:
-        self._emails: dict[str, dict] = {}
-        self._numbers: dict[tuple, dict] = {}
-
-    def email(self, value_raw: str) -> dict:
-        candidate = value_raw.strip()
-        if candidate not in self._emails:
-            self._emails[candidate] = check_email(candidate)
-        return dict(self._emails[candidate])
-
-    def phone(self, value_raw: str) -> dict:
-        number, error = parse_phone(value_raw)
-        if number is None:
-            return {"normalised": None, "is_valid": "false", "reason": error, **_PHONE_NOT_CHECKED}
-        key = _number_key(number)
-        if key not in self._numbers:
-            self._numbers[key] = _phone_verdict(number)
-        return dict(self._numbers[key])
-
-
 def _check_values(pairs: list[tuple[str, str]], libraries: str) -> list[tuple]:
-    """Rows in OUTPUT_COLUMNS order (tuples: a tenth of dicts' pickling between processes)."""
-    checker = _Checker()
+    """Rows in OUTPUT_COLUMNS order (tuples: a tenth of dicts' pickling between processes).
+
+    Each verdict is computed once per chunk: a phone spelling is parsed, but the verdict of its
+    number is shared by all its spellings (phonenumbers' validity and time-zone lookups are most
+    of a phone's cost; size L has ~2.6M phone spellings of ~0.9M numbers), and an email's by
+    every value that differs only in the surrounding whitespace check_email strips first. The
+    rows are those of calling the two functions value by value."""
+    emails: dict[str, dict] = {}
+    numbers: dict[tuple, dict] = {}
     rows = []
     for value_raw, contact_point_type in pairs:
         if contact_point_type == "email":
-            result = checker.email(value_raw)
+            candidate = value_raw.strip()
+            if candidate not in emails:
+                emails[candidate] = check_email(candidate)
+            result = dict(emails[candidate])
             result.update(phone_country_code=None, phone_time_zones=None, phone_time_zone_count="0")
         else:
-            result = checker.phone(value_raw)
+            result = check_phone(value_raw, verdicts=numbers)
         result.update(value_raw=value_raw, contact_point_type=contact_point_type)
         result["checked_with"] = libraries
         rows.append(tuple(result[column] for column in OUTPUT_COLUMNS))

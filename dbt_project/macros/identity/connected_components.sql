@@ -20,8 +20,8 @@
     touches it. Rounds only touch the contracted graph, which shrinks geometrically; the node ->
     vertex map of each round is kept (`rep_<round>`), and at the end the maps are composed
     backwards, last round first, so that every node learns its final vertex in O(nodes) work in
-    all, instead of relabelling every node in every round. A final vertex is named by (round finished, value): hash values of
-    different rounds live in different spaces.
+    all, instead of relabelling every node in every round. A final vertex is named by (round
+    finished, value): hash values of different rounds live in different spaces.
 
     Configuration (model config or project vars):
       max_rounds  (var identity_components_max_rounds, default 64): the build fails loudly
