@@ -19,8 +19,7 @@ keyed_observations as (
         is_valid,
         first_observed_at,
         last_observed_at,
-        source_system,
-        {{ dbt.concat(["record_type", "'|'", "record_id"]) }} as record_key
+        source_system
     from observations
 ),
 
@@ -31,8 +30,11 @@ identifiers as (
         max(case when is_valid then 1 else 0 end) = 1 as is_valid,
         min(first_observed_at) as first_seen_at,
         max(last_observed_at) as last_seen_at,
-        count(distinct record_key) as record_count,
-        count(distinct source_system) as source_system_count,
+        -- an observation is one (record, identifier) pair (int_identifiers_unioned groups by
+        -- them, and a record type belongs to one source system), so counting rows counts the
+        -- distinct records, without a distinct aggregate's extra grouping of every observation
+        -- (size L: 47 -> 11 s CPU)
+        count(*) as record_count,
         max(case when source_system = 'crm' then 1 else 0 end) = 1 as is_seen_in_crm,
         max(case when source_system = 'shop' then 1 else 0 end) = 1 as is_seen_in_shop,
         max(case when source_system = 'pos' then 1 else 0 end) = 1 as is_seen_in_pos,
@@ -54,7 +56,13 @@ final as (
         identifiers.first_seen_at,
         identifiers.last_seen_at,
         identifiers.record_count,
-        identifiers.source_system_count,
+        -- the systems it was seen in, counted from the flags: count(distinct source_system)
+        (
+            {%- for system in ['crm', 'loyalty', 'shop', 'pos', 'surveys', 'web', 'messaging'] %}
+                case when identifiers.is_seen_in_{{ system }} then 1 else 0 end
+                {%- if not loop.last %} +{% endif %}
+            {%- endfor %}
+        ) as source_system_count,
         {{ dbt.concat([
             "case when is_seen_in_crm then 'crm|' else '' end",
             "case when is_seen_in_loyalty then 'loyalty|' else '' end",

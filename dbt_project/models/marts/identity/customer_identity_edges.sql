@@ -77,21 +77,30 @@ ended as (
         on keyed_edges.identifier_key_b = end_b.identifier_key
 ),
 
--- one row per edge and customer it touches: end a's customer, and end b's when it is another
+-- one row per edge and customer it touches: end a's customer, and end b's when it is another.
+-- One pass over `ended` with both ends, not a union of two selects from it: DuckDB would store
+-- the 21M joined rows for its two readers first (size L: ~37 -> ~31 s CPU, same rows).
+edge_ends as (
+    select 'a' as edge_end
+    union all
+    select 'b' as edge_end
+),
+
 by_customer as (
     select
         ended.*,
-        ended.customer_id_a as customer_id
+        case
+            when edge_ends.edge_end = 'a' then ended.customer_id_a else ended.customer_id_b
+        end as customer_id
     from ended
-    where ended.customer_id_a is not null
-    union all
-    select
-        ended.*,
-        ended.customer_id_b as customer_id
-    from ended
+    cross join edge_ends
     where
-        ended.customer_id_b is not null
-        and (ended.customer_id_a is null or ended.customer_id_b <> ended.customer_id_a)
+        (edge_ends.edge_end = 'a' and ended.customer_id_a is not null)
+        or (
+            edge_ends.edge_end = 'b'
+            and ended.customer_id_b is not null
+            and (ended.customer_id_a is null or ended.customer_id_b <> ended.customer_id_a)
+        )
 ),
 
 final as (
