@@ -21,13 +21,26 @@ purchasers as (
     where is_purchase
 ),
 
+-- purchasers are distinct customers: counted as rows, and their revenue summed over their
+-- orders without a distinct count over the joined orders
+purchaser_revenue as (
+    select coalesce(sum(orders.net_amount), 0) as revenue
+    from orders
+    inner join purchasers
+        on orders.customer_id = purchasers.customer_id
+),
+
+purchaser_count as (
+    select count(*) as customers
+    from purchasers
+),
+
 expected as (
     select
-        count(distinct purchasers.customer_id) as customers,
-        coalesce(sum(orders.net_amount), 0) as revenue
-    from purchasers
-    inner join orders
-        on purchasers.customer_id = orders.customer_id
+        purchaser_count.customers,
+        purchaser_revenue.revenue
+    from purchaser_count
+    cross join purchaser_revenue
 ),
 
 per_split as (

@@ -25,13 +25,30 @@ snapshots as (
     group by snapshot_month, snapshot_date
 ),
 
+-- a customer has bought before a date when their first purchase is before it: count the
+-- customers by first purchase day once, instead of every order before every snapshot
+-- (size L: 37 snapshots x 4.6M orders, grouped distinct)
+first_purchase_days as (
+    select
+        first_purchase_date,
+        count(*) as customers
+    from (
+        select
+            customer_id,
+            min(ordered_date) as first_purchase_date
+        from orders
+        group by customer_id
+    ) as first_purchases
+    group by first_purchase_date
+),
+
 expected as (
     select
         snapshots.snapshot_month,
-        count(distinct orders.customer_id) as customers
+        sum(first_purchase_days.customers) as customers
     from snapshots
-    inner join orders
-        on snapshots.snapshot_date > orders.ordered_date
+    inner join first_purchase_days
+        on snapshots.snapshot_date > first_purchase_days.first_purchase_date
     group by snapshots.snapshot_month
 ),
 

@@ -1,0 +1,66 @@
+"""The project's `unique` data test on DuckDB (dbt_project/macros/cross_db/test_unique.sql) must
+return exactly the rows of dbt's own: it only changes how duplicates are looked for."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import dbt.include.global_project as dbt_global_project
+import duckdb
+import jinja2
+import pytest
+
+REPO_DIR = Path(__file__).resolve().parents[1]
+OURS = REPO_DIR / "dbt_project" / "macros" / "cross_db" / "test_unique.sql"
+DBTS = Path(dbt_global_project.__file__).parent / "macros" / "generic_test_sql" / "unique.sql"
+
+
+def _render(macro_file: Path, macro_name: str, model: str, column_name: str) -> str:
+    template = jinja2.Environment().from_string(
+        macro_file.read_text() + "{{ " + macro_name + "(model, column_name) }}"
+    )
+    return template.render(model=model, column_name=column_name)
+
+
+@pytest.fixture(scope="module")
+def con() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    # 200k distinct md5 keys, three of them held twice or three times, and nulls (never failures)
+    con.execute(
+        """
+        create table keys as
+        select md5(cast(i as varchar)) as key_id, i % 7 as small_key
+        from range(200000) as t(i)
+        union all select md5('17'), 1
+        union all select md5('42'), 2
+        union all select md5('42'), 3
+        union all select md5('99999'), 4
+        union all select null, null
+        union all select null, 5
+        """
+    )
+    return con
+
+
+@pytest.mark.parametrize("column_name", ["key_id", "small_key", "key_id || '|' || small_key"])
+def test_same_failures_as_dbts_unique_test(con, column_name: str) -> None:
+    ours = con.execute(
+        _render(OURS, "duckdb__test_unique", "keys", column_name) + " order by 1"
+    ).fetchall()
+    dbts = con.execute(
+        _render(DBTS, "default__test_unique", "keys", column_name) + " order by 1"
+    ).fetchall()
+    assert ours == dbts
+
+
+def test_reports_each_duplicate_with_its_count(con) -> None:
+    rows = con.execute(_render(OURS, "duckdb__test_unique", "keys", "key_id")).fetchall()
+    md5 = {value: hashlib.md5(value.encode()).hexdigest() for value in ("17", "42", "99999")}
+    assert sorted(rows) == sorted([(md5["17"], 2), (md5["42"], 3), (md5["99999"], 2)])
+
+
+def test_unique_column_passes(con) -> None:
+    distinct_keys = "(select md5(cast(i as varchar)) as key_id from range(50000) as t(i))"
+    sql = _render(OURS, "duckdb__test_unique", distinct_keys, "key_id")
+    assert con.execute(sql).fetchall() == []
