@@ -204,7 +204,9 @@ neighbour_counts as (
         identifier_key,
         identifier_type,
         neighbour_type,
-        count(distinct neighbour_key) as neighbour_count
+        -- clean_links holds each (identifier, neighbour) once (`links` is a set union and each
+        -- join finds at most one row), so rows count the distinct neighbours
+        count(*) as neighbour_count
     from clean_links
     group by identifier_key, identifier_type, neighbour_type
 ),
