@@ -2,6 +2,14 @@
 -- connected-components loop works on (int_identifier_keys: assigned once, stable across builds),
 -- and when and where it was seen. Keys stay internal; customer ids are derived from values.
 
+{#- the systems an identifier can be seen in, in source-priority order -#}
+{%- set source_systems = ['crm', 'loyalty', 'shop', 'pos', 'surveys', 'web', 'messaging'] %}
+{%- set seen_labels = [] %}
+{%- for system in source_systems %}
+    {%- do seen_labels.append(
+        "case when is_seen_in_" ~ system ~ " then '" ~ system ~ "|' else '' end") %}
+{%- endfor %}
+
 with
 
 observations as (
@@ -35,13 +43,10 @@ identifiers as (
         -- distinct records, without a distinct aggregate's extra grouping of every observation
         -- (size L: 47 -> 11 s CPU)
         count(*) as record_count,
-        max(case when source_system = 'crm' then 1 else 0 end) = 1 as is_seen_in_crm,
-        max(case when source_system = 'shop' then 1 else 0 end) = 1 as is_seen_in_shop,
-        max(case when source_system = 'pos' then 1 else 0 end) = 1 as is_seen_in_pos,
-        max(case when source_system = 'loyalty' then 1 else 0 end) = 1 as is_seen_in_loyalty,
-        max(case when source_system = 'web' then 1 else 0 end) = 1 as is_seen_in_web,
-        max(case when source_system = 'messaging' then 1 else 0 end) = 1 as is_seen_in_messaging,
-        max(case when source_system = 'surveys' then 1 else 0 end) = 1 as is_seen_in_surveys
+        {%- for system in source_systems %}
+            max(case when source_system = '{{ system }}' then 1 else 0 end) = 1
+                as is_seen_in_{{ system }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
     from keyed_observations
     group by identifier_type, identifier_value
 ),
@@ -58,20 +63,12 @@ final as (
         identifiers.record_count,
         -- the systems it was seen in, counted from the flags: count(distinct source_system)
         (
-            {%- for system in ['crm', 'loyalty', 'shop', 'pos', 'surveys', 'web', 'messaging'] %}
+            {%- for system in source_systems %}
                 case when identifiers.is_seen_in_{{ system }} then 1 else 0 end
                 {%- if not loop.last %} +{% endif %}
             {%- endfor %}
         ) as source_system_count,
-        {{ dbt.concat([
-            "case when is_seen_in_crm then 'crm|' else '' end",
-            "case when is_seen_in_loyalty then 'loyalty|' else '' end",
-            "case when is_seen_in_shop then 'shop|' else '' end",
-            "case when is_seen_in_pos then 'pos|' else '' end",
-            "case when is_seen_in_surveys then 'surveys|' else '' end",
-            "case when is_seen_in_web then 'web|' else '' end",
-            "case when is_seen_in_messaging then 'messaging|' else '' end",
-        ]) }} as source_systems_raw
+        {{ dbt.concat(seen_labels) }} as source_systems_raw
     from identifiers
     inner join identifier_keys
         on
