@@ -88,53 +88,46 @@ all_records as (
     from survey_responses
 ),
 
+-- each record's identifiers with their customers, in one window pass per record: the preferred
+-- candidate (a resolved customer first, then graph before attribute resolution, then the most
+-- person-specific identifier type, then the value), how many identifiers the record carries,
+-- and whether its graph-resolved identifiers belong to more than one customer (only when a
+-- steward's never_link split them; min <> max, as Spark has no distinct window functions).
+-- One pass instead of a ranking, two groupings and three joins back (size L: 23M observations,
+-- 47 -> 36 s CPU, same rows).
 candidates as (
     select
         observations.record_type,
         observations.record_id,
         resolved.customer_id,
         resolved.identifier_type,
-        resolved.resolution_method,
-        row_number() over (
-            partition by observations.record_type, observations.record_id
-            order by
-                case when resolved.resolution_method = 'graph' then 0 else 1 end,
-                {{ clientbase.identity_type_rank('resolved.identifier_type') }},
-                resolved.identifier_value
-        ) as candidate_rank
+        row_number() over by_preference as candidate_rank,
+        count(*) over by_record as identifier_count,
+        min(case when resolved.resolution_method = 'graph' then resolved.customer_id end)
+            over by_record
+        <> max(case when resolved.resolution_method = 'graph' then resolved.customer_id end)
+            over by_record as is_split_by_override
     from observations
-    inner join resolved
+    -- every observed identifier has its row in resolved (null customer when unresolved)
+    left join resolved
         on
             observations.identifier_type = resolved.identifier_type
             and observations.identifier_value = resolved.identifier_value
-    where resolved.customer_id is not null
+    window
+        by_record as (partition by observations.record_type, observations.record_id),
+        by_preference as (
+            partition by observations.record_type, observations.record_id
+            order by
+                case when resolved.customer_id is null then 1 else 0 end,
+                case when resolved.resolution_method = 'graph' then 0 else 1 end,
+                {{ clientbase.identity_type_rank('resolved.identifier_type') }},
+                resolved.identifier_value
+        )
 ),
 
 chosen as (
     select * from candidates
     where candidate_rank = 1
-),
-
--- how many customers the record's graph-resolved identifiers belong to (more than one only when a
--- steward's never_link split them), from the candidates joined once above; a grouped count, not
--- count(distinct) over a window: Spark has no distinct window functions
-graph_customer_counts as (
-    select
-        record_type,
-        record_id,
-        count(distinct customer_id) as graph_customer_count
-    from candidates
-    where resolution_method = 'graph'
-    group by record_type, record_id
-),
-
-observed_counts as (
-    select
-        record_type,
-        record_id,
-        count(*) as identifier_count
-    from observations
-    group by record_type, record_id
 ),
 
 final as (
@@ -144,22 +137,16 @@ final as (
         all_records.record_type,
         all_records.record_id,
         chosen.customer_id,
-        chosen.identifier_type as resolved_via_identifier_type,
-        coalesce(observed_counts.identifier_count, 0) as identifier_count,
-        coalesce(graph_customer_counts.graph_customer_count, 0) > 1 as is_split_by_override
+        case
+            when chosen.customer_id is not null then chosen.identifier_type
+        end as resolved_via_identifier_type,
+        coalesce(chosen.identifier_count, 0) as identifier_count,
+        coalesce(chosen.is_split_by_override, false) as is_split_by_override
     from all_records
     left join chosen
         on
             all_records.record_type = chosen.record_type
             and all_records.record_id = chosen.record_id
-    left join observed_counts
-        on
-            all_records.record_type = observed_counts.record_type
-            and all_records.record_id = observed_counts.record_id
-    left join graph_customer_counts
-        on
-            all_records.record_type = graph_customer_counts.record_type
-            and all_records.record_id = graph_customer_counts.record_id
 )
 
 select * from final
