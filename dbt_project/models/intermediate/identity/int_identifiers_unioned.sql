@@ -209,7 +209,9 @@ survey_observations as (
     from survey_responses
 ),
 
-records as (
+-- A record of these sources is one row, and each identifier type one column of it: its
+-- (record, identifier) pairs are unique already (the record ids are tested unique in staging).
+single_row_records as (
     select * from crm_observations
     union all
     select * from shop_observations
@@ -218,39 +220,75 @@ records as (
     union all
     select * from loyalty_observations
     union all
-    select * from web_observations
-    union all
-    select * from messaging_observations
-    union all
     select * from survey_observations
 ),
 
--- wide → long: one row per identifier present on the record
-long_observations as (
-    {%- set identifier_columns = [
-        ('crm_contact_id', 'true'),
-        ('email', 'is_email_valid'),
-        ('phone', 'is_phone_valid'),
-        ('loyalty_card', 'true'),
-        ('cookie', 'true'),
-        ('telegram_id', 'true'),
-        ('vk_id', 'true'),
-    ] %}
-    {%- for identifier_type, validity in identifier_columns %}
-        select
-            source_system,
-            record_type,
-            record_id,
-            '{{ identifier_type }}' as identifier_type,
-            {{ identifier_type }} as identifier_value,
-            {{ validity }} as is_valid,
-            observed_at,
-            last_observed_at,
-            observation_count
-        from records
-        where {{ identifier_type }} is not null and record_id is not null
-        {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+-- A web cookie logs several identifier sets (the cookie itself is in every one of them), and a
+-- messaging address can come in several spellings of its validity: these pairs repeat.
+repeating_records as (
+    select * from web_observations
+    union all
+    select * from messaging_observations
+),
+
+-- wide -> long: one row per identifier present on the record
+{%- set identifier_columns = [
+    ('crm_contact_id', 'true'),
+    ('email', 'is_email_valid'),
+    ('phone', 'is_phone_valid'),
+    ('loyalty_card', 'true'),
+    ('cookie', 'true'),
+    ('telegram_id', 'true'),
+    ('vk_id', 'true'),
+] %}
+{% for records in ['single_row_records', 'repeating_records'] %}
+    long_{{ records }} as (
+        {%- for identifier_type, validity in identifier_columns %}
+            select
+                source_system,
+                record_type,
+                record_id,
+                '{{ identifier_type }}' as identifier_type,
+                {{ identifier_type }} as identifier_value,
+                {{ validity }} as is_valid,
+                observed_at,
+                coalesce(last_observed_at, observed_at) as last_observed_at,
+                observation_count
+            from {{ records }}
+            where {{ identifier_type }} is not null and record_id is not null
+            {% if not loop.last %}union all{% endif %}
+        {%- endfor %}
+    ),
+{% endfor %}
+
+-- one row per (record, identifier). Only the repeating sources are grouped: grouping all 25M
+-- long rows by five strings cost 11 s of CPU on size L, most of it on pairs that never repeat.
+observations as (
+    select
+        source_system,
+        record_type,
+        record_id,
+        identifier_type,
+        identifier_value,
+        is_valid,
+        observed_at as first_observed_at,
+        last_observed_at,
+        observation_count
+    from long_single_row_records
+    union all
+    select
+        source_system,
+        record_type,
+        record_id,
+        identifier_type,
+        identifier_value,
+        -- a value is valid when the source that carried it says so at least once
+        max(case when is_valid then 1 else 0 end) = 1 as is_valid,
+        min(observed_at) as first_observed_at,
+        max(last_observed_at) as last_observed_at,
+        sum(observation_count) as observation_count
+    from long_repeating_records
+    group by source_system, record_type, record_id, identifier_type, identifier_value
 ),
 
 final as (
@@ -263,13 +301,11 @@ final as (
         record_id,
         identifier_type,
         identifier_value,
-        -- a value is valid when the source that carried it says so at least once
-        max(case when is_valid then 1 else 0 end) = 1 as is_valid,
-        min(observed_at) as first_observed_at,
-        max(coalesce(last_observed_at, observed_at)) as last_observed_at,
-        cast(sum(observation_count) as {{ dbt.type_bigint() }}) as observation_count
-    from long_observations
-    group by source_system, record_type, record_id, identifier_type, identifier_value
+        is_valid,
+        first_observed_at,
+        last_observed_at,
+        cast(observation_count as {{ dbt.type_bigint() }}) as observation_count
+    from observations
 )
 
 select * from final
