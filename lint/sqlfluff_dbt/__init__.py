@@ -127,7 +127,16 @@ class _Namespace:
             macro = _lookup_macro(ctx, name)
             if macro is None:
                 raise UndefinedError(f"macro {self._package}.{name} is not defined")
-            return macro(*args, **kwargs)
+            returned = len(_RETURNED)
+            rendered = macro(*args, **kwargs)
+            if len(_RETURNED) > returned:
+                value = _RETURNED[returned]
+                del _RETURNED[returned:]
+                # as in dbt, a macro that calls return() gives that value: a list stays a list
+                # (SQL text keeps its rendered form, which is what the linter lints)
+                if not isinstance(value, str):
+                    return value
+            return rendered
 
         return call
 
@@ -210,8 +219,19 @@ fromjson = json.loads
 execute = False
 run_query = lambda *args, **kwargs: None  # noqa: E731
 graph = {"nodes": {}, "sources": {}}
-# `return` is a Python keyword, so it can only be set through globals().
-globals()["return"] = lambda value="": value
+# dbt's return() ends the macro with a value of any type. Here it records the value for the
+# `<project>.<macro>` call that is running (which then gives it instead of the rendered text)
+# and renders it too, for macros called some other way. `return` is a Python keyword, so it
+# can only be set through globals().
+_RETURNED: list[Any] = []
+
+
+def _return(value: Any = "") -> Any:
+    _RETURNED.append(value)
+    return value
+
+
+globals()["return"] = _return
 
 
 class _MaterializationExtension(Extension):

@@ -37,16 +37,19 @@
 {%- endmacro %}
 
 
+{#- The source systems, the system of record first: the order survivorship (golden record)
+    ranks them in, and the one list every model that names them per system uses. -#}
+{% macro identity_source_systems() -%}
+    {{ return(['crm', 'loyalty', 'shop', 'pos', 'surveys', 'web', 'messaging']) }}
+{%- endmacro %}
+
+
 {#- Ranking of source systems for survivorship (golden record): the system of record first. -#}
 {% macro identity_source_rank(system_column) -%}
     case {{ system_column }}
-        when 'crm' then 1
-        when 'loyalty' then 2
-        when 'shop' then 3
-        when 'pos' then 4
-        when 'surveys' then 5
-        when 'web' then 6
-        when 'messaging' then 7
+    {%- for system in clientbase.identity_source_systems() %}
+        when '{{ system }}' then {{ loop.index }}
+    {%- endfor %}
         else 9
     end
 {%- endmacro %}

@@ -58,27 +58,27 @@ identifiers as (
         group by 1, 2, 3, 4, 5, 6, 7
     ),
 {%- else %}
-bounds as (
-    select {{ clientbase.as_of_date() }} as as_of_date
-),
+    bounds as (
+        select {{ clientbase.as_of_date() }} as as_of_date
+    ),
 
-message_addresses as (
-    select
-        message_events.channel,
-        message_events.email,
-        message_events.telegram_id,
-        message_events.phone,
-        message_events.address_raw,
-        message_events.event_type,
-        case when message_events.event_type = 'bounced_soft' then message_events.occurred_at end
-            as soft_bounced_at,
-        count(*) as event_count,
-        max(message_events.occurred_at) as last_occurred_at
-    from message_events
-    cross join bounds
-    where cast(message_events.occurred_at as date) < bounds.as_of_date
-    group by 1, 2, 3, 4, 5, 6, 7
-),
+    message_addresses as (
+        select
+            message_events.channel,
+            message_events.email,
+            message_events.telegram_id,
+            message_events.phone,
+            message_events.address_raw,
+            message_events.event_type,
+            case when message_events.event_type = 'bounced_soft' then message_events.occurred_at end
+                as soft_bounced_at,
+            count(*) as event_count,
+            max(message_events.occurred_at) as last_occurred_at
+        from message_events
+        cross join bounds
+        where cast(message_events.occurred_at as date) < bounds.as_of_date
+        group by 1, 2, 3, 4, 5, 6, 7
+    ),
 {%- endif %}
 
 addressed as (

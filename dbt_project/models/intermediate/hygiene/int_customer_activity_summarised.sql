@@ -73,51 +73,51 @@ bounds as (
         group by channel, address_raw, event_type
     ),
 {%- else %}
-web_events as (
-    select * from {{ ref('stg_web__events') }}
-),
+    web_events as (
+        select * from {{ ref('stg_web__events') }}
+    ),
 
-message_events as (
-    select * from {{ ref('stg_messaging__events') }}
-),
+    message_events as (
+        select * from {{ ref('stg_messaging__events') }}
+    ),
 
-web_visits as (
-    select
-        web_events.anonymous_id,
-        min(web_events.occurred_at) as first_active_at,
-        max(web_events.occurred_at) as last_active_at
-    from web_events
-    cross join bounds
-    where cast(web_events.occurred_at as date) < bounds.as_of_date
-    group by web_events.anonymous_id
-),
+    web_visits as (
+        select
+            web_events.anonymous_id,
+            min(web_events.occurred_at) as first_active_at,
+            max(web_events.occurred_at) as last_active_at
+        from web_events
+        cross join bounds
+        where cast(web_events.occurred_at as date) < bounds.as_of_date
+        group by web_events.anonymous_id
+    ),
 
-engagement_events as (
-    select
-        message_events.channel,
-        message_events.address_raw,
-        message_events.occurred_at,
-        case message_events.event_type when 'opened' then 'open' else 'click' end as activity_kind
-    from message_events
-    cross join bounds
-    where
-        message_events.event_type in ('opened', 'clicked')
-        and cast(message_events.occurred_at as date) < bounds.as_of_date
-),
+    engagement_events as (
+        select
+            message_events.channel,
+            message_events.address_raw,
+            message_events.occurred_at,
+            case message_events.event_type when 'opened' then 'open' else 'click' end as activity_kind
+        from message_events
+        cross join bounds
+        where
+            message_events.event_type in ('opened', 'clicked')
+            and cast(message_events.occurred_at as date) < bounds.as_of_date
+    ),
 
-message_engagement as (
-    select
-        engagement_events.channel,
-        engagement_events.address_raw,
-        engagement_events.activity_kind,
-        min(engagement_events.occurred_at) as first_active_at,
-        max(engagement_events.occurred_at) as last_active_at
-    from engagement_events
-    group by
-        engagement_events.channel,
-        engagement_events.address_raw,
-        engagement_events.activity_kind
-),
+    message_engagement as (
+        select
+            engagement_events.channel,
+            engagement_events.address_raw,
+            engagement_events.activity_kind,
+            min(engagement_events.occurred_at) as first_active_at,
+            max(engagement_events.occurred_at) as last_active_at
+        from engagement_events
+        group by
+            engagement_events.channel,
+            engagement_events.address_raw,
+            engagement_events.activity_kind
+    ),
 {%- endif %}
 
 -- one row per record and kind of activity, with its first and last time

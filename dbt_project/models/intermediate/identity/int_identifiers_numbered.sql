@@ -3,7 +3,7 @@
 -- and when and where it was seen. Keys stay internal; customer ids are derived from values.
 
 {#- the systems an identifier can be seen in, in source-priority order -#}
-{%- set source_systems = ['crm', 'loyalty', 'shop', 'pos', 'surveys', 'web', 'messaging'] %}
+{%- set source_systems = clientbase.identity_source_systems() %}
 {%- set seen_labels = [] %}
 {%- for system in source_systems %}
     {%- do seen_labels.append(
