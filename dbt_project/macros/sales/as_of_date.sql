@@ -18,3 +18,15 @@
         cast('{{ text }}' as date)
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- Midnight (UTC) starting the as-of date, less `days_before` days, as a timestamp constant.
+    For windows on event times: `occurred_at >= as_of_timestamp(30) and occurred_at <
+    as_of_timestamp()` holds the same events as comparing cast(occurred_at as date) with the
+    dates, but as constant bounds on the column itself, which a scan can check against each row
+    group's min/max and skip the old ones. -#}
+{% macro as_of_timestamp(days_before=0) -%}
+    {%- set day = as_of_date() if days_before == 0
+        else dbt.dateadd('day', -1 * days_before, as_of_date()) -%}
+    cast({{ day }} as {{ dbt.type_timestamp() }})
+{%- endmacro %}

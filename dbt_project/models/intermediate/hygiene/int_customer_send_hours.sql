@@ -9,8 +9,14 @@
 
 with
 
+-- only the window's opens and clicks, by constant bounds on the timestamp
+-- (macros/sales/as_of_date.sql): the join below meets those instead of every logged event
 message_events as (
     select * from {{ ref('stg_messaging__events') }}
+    where
+        event_type in ('opened', 'clicked')
+        and occurred_at >= {{ clientbase.as_of_timestamp(window_days) }}
+        and occurred_at < {{ clientbase.as_of_timestamp() }}
 ),
 
 source_records as (
