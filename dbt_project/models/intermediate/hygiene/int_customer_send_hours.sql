@@ -27,12 +27,6 @@ time_zones as (
     select * from {{ ref('int_customer_time_zones_inferred') }}
 ),
 
-bounds as (
-    select
-        {{ clientbase.as_of_date() }} as as_of_date,
-        {{ dbt.dateadd('day', -window_days, clientbase.as_of_date()) }} as window_start_date
-),
-
 engagements as (
     select
         source_records.customer_id,
@@ -45,12 +39,7 @@ engagements as (
             and {{ dbt.concat(["message_events.channel", "':'", "message_events.address_raw"]) }}
             = source_records.record_id
     inner join time_zones on source_records.customer_id = time_zones.customer_id
-    cross join bounds
-    where
-        message_events.event_type in ('opened', 'clicked')
-        and time_zones.current_time_zone is not null
-        and cast(message_events.occurred_at as date) >= bounds.window_start_date
-        and cast(message_events.occurred_at as date) < bounds.as_of_date
+    where time_zones.current_time_zone is not null
 ),
 
 per_hour as (

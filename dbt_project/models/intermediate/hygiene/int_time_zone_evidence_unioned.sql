@@ -57,12 +57,9 @@ web_evidence as (
         on
             source_records.record_type = 'web_cookie'
             and web_events.anonymous_id = source_records.record_id
-    cross join bounds
     where
         source_records.customer_id is not null
         and web_events.ip_time_zone is not null
-        and cast(web_events.occurred_at as date) >= bounds.window_start_date
-        and cast(web_events.occurred_at as date) < bounds.as_of_date
     group by 1, 2, 3, 4
 ),
 
