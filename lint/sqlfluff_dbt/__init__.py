@@ -130,7 +130,9 @@ class _Namespace:
             returned = len(_RETURNED)
             rendered = macro(*args, **kwargs)
             if len(_RETURNED) > returned:
-                value = _RETURNED[returned]
+                # the macro's own return() is the last one recorded: returns of macros it called
+                # through adapter.dispatch (not through this wrapper) come before it
+                value = _RETURNED[-1]
                 del _RETURNED[returned:]
                 # as in dbt, a macro that calls return() gives that value: a list stays a list
                 # (SQL text keeps its rendered form, which is what the linter lints)
