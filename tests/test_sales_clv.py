@@ -81,3 +81,52 @@ def test_compute_clv_predictions_are_coherent():
         customers.loc[active, "probability_alive"].median()
         > customers.loc[lapsed, "probability_alive"].median() + 0.3
     )
+
+
+def test_fitting_purchase_patterns_matches_fitting_every_customer():
+    """compute_clv fits and predicts once per (frequency, recency, T) pattern, weighted by its
+    customer count: the parameters and every customer's predictions must be those of lifetimes
+    run on one row per customer."""
+    from lifetimes import BetaGeoFitter
+    from lifetimes.utils import summary_data_from_transaction_data
+
+    master = load_master()
+    transactions = pd.DataFrame(
+        {
+            "customer_id": master["customer_id"].astype(str),
+            "ordered_date": master["date"],
+            "net_amount": master["dollar_value"],
+        }
+    )
+    as_of = date(1998, 7, 1)
+    result = compute_clv(transactions, as_of)
+
+    summary = summary_data_from_transaction_data(
+        transactions.assign(ordered_date=pd.to_datetime(transactions["ordered_date"])),
+        "customer_id",
+        "ordered_date",
+        monetary_value_col="net_amount",
+        observation_period_end=pd.Timestamp(as_of - timedelta(days=1)),
+        freq="D",
+    )
+    weeks = summary.assign(recency=summary["recency"] / 7, T=summary["T"] / 7)
+    assert len(weeks[["frequency", "recency", "T"]].drop_duplicates()) < len(weeks)
+    per_customer = BetaGeoFitter(penalizer_coef=0.001).fit(
+        weeks["frequency"], weeks["recency"], weeks["T"]
+    )
+    for name, value in per_customer.params_.items():
+        assert result.metadata["bgnbd_params"][name] == pytest.approx(value, rel=1e-5)
+    customers = result.customers.set_index("customer_id").loc[weeks.index]
+    assert customers["repeat_purchases"].tolist() == weeks["frequency"].astype(int).tolist()
+    assert customers["probability_alive"].to_numpy() == pytest.approx(
+        per_customer.conditional_probability_alive(
+            weeks["frequency"], weeks["recency"], weeks["T"]
+        ),
+        rel=1e-6,
+    )
+    assert customers["expected_purchases_90_days"].to_numpy() == pytest.approx(
+        per_customer.conditional_expected_number_of_purchases_up_to_time(
+            90 / 7, weeks["frequency"], weeks["recency"], weeks["T"]
+        ),
+        rel=1e-6,
+    )

@@ -69,6 +69,21 @@ def _repeat_histogram_fit(bgf, summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"repeats": labels, "observed": observed, "expected": expected})
 
 
+def _purchase_patterns(summary: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """The distinct (frequency, recency, T) of the customers with their customer counts, and
+    each customer's row in them (size L: 615k customers, 446k patterns)."""
+    pattern_of = (
+        summary.groupby(["frequency", "recency", "T"], sort=False).ngroup().to_numpy()
+    )
+    patterns = (
+        summary[["frequency", "recency", "T"]]
+        .assign(customers=1)
+        .groupby(pattern_of)
+        .agg({"frequency": "first", "recency": "first", "T": "first", "customers": "sum"})
+    )
+    return pattern_of, patterns
+
+
 def churn_risk(probability_alive: pd.Series) -> pd.Series:
     bins = [-0.01] + [upper for upper, _ in CHURN_RISK_BANDS]
     labels = [name for _, name in CHURN_RISK_BANDS]
@@ -90,14 +105,24 @@ def compute_clv(
     if transactions.empty:
         raise ValueError("fct_orders holds no attributed purchases before the as-of date")
     observation_end = pd.Timestamp(as_of - timedelta(days=1))
+    # lifetimes groups by customer; integer codes group ~2x faster than the id strings (size L:
+    # 4.2M purchases, 6.4 -> 3.6 s with the coding), and the ids come back by code afterwards.
+    codes, customer_ids = pd.factorize(transactions["customer_id"])
     summary = summary_data_from_transaction_data(
-        transactions.assign(ordered_date=pd.to_datetime(transactions["ordered_date"])),
-        "customer_id",
+        pd.DataFrame(
+            {
+                "customer": codes,
+                "ordered_date": pd.to_datetime(transactions["ordered_date"]),
+                "net_amount": transactions["net_amount"],
+            }
+        ),
+        "customer",
         "ordered_date",
         monetary_value_col="net_amount",
         observation_period_end=observation_end,
         freq="D",
     )
+    summary.index = pd.Index(customer_ids[summary.index.to_numpy()], name="customer_id")
     summary["recency"] = summary["recency"] / DAYS_PER_UNIT
     summary["T"] = summary["T"] / DAYS_PER_UNIT
     repeaters = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
@@ -107,8 +132,15 @@ def compute_clv(
             "too few to fit the Gamma-Gamma spend model"
         )
 
+    # BG/NBD sees a customer only through (frequency, recency, T): fit and predict once per
+    # purchase pattern, weighted by its customer count, as Fader and Hardie condense the data.
+    # lifetimes divides the weighted log-likelihood by the weight total, so the objective is the
+    # per-customer one and so are the parameters.
+    pattern_of, patterns = _purchase_patterns(summary)
     bgf = BetaGeoFitter(penalizer_coef=penalizer)
-    bgf.fit(summary["frequency"], summary["recency"], summary["T"])
+    bgf.fit(
+        patterns["frequency"], patterns["recency"], patterns["T"], weights=patterns["customers"]
+    )
     ggf = GammaGammaFitter(penalizer_coef=penalizer)
     ggf.fit(repeaters["frequency"], repeaters["monetary_value"])
 
@@ -124,23 +156,32 @@ def compute_clv(
     expected_spend[has_spend] = ggf.conditional_expected_average_profit(
         summary.loc[has_spend, "frequency"], summary.loc[has_spend, "monetary_value"]
     )
-    probability_alive = bgf.conditional_probability_alive(
-        summary["frequency"], summary["recency"], summary["T"]
-    )
-    expected_90 = bgf.conditional_expected_number_of_purchases_up_to_time(
-        90 / DAYS_PER_UNIT, summary["frequency"], summary["recency"], summary["T"]
-    )
+    frequency, recency, age = patterns["frequency"], patterns["recency"], patterns["T"]
+    probability_alive = np.asarray(
+        bgf.conditional_probability_alive(frequency, recency, age), dtype=float
+    )[pattern_of]
+    expected_90 = np.asarray(
+        bgf.conditional_expected_number_of_purchases_up_to_time(
+            90 / DAYS_PER_UNIT, frequency, recency, age
+        ),
+        dtype=float,
+    )[pattern_of]
     # lifetimes' discounted-cash-flow helper (what GammaGammaFitter.customer_lifetime_value
-    # calls after its own spend estimate), fed with the spend estimate above
-    clv_12 = _customer_lifetime_value(
+    # calls after its own spend estimate). It sums spend x the expected purchases of each month,
+    # discounted, so per pattern it runs with a spend of 1 and each customer's value is that
+    # discount factor times the spend estimate above.
+    discounted_purchases = _customer_lifetime_value(
         bgf,
-        summary["frequency"],
-        summary["recency"],
-        summary["T"],
-        expected_spend,
+        frequency,
+        recency,
+        age,
+        pd.Series(1.0, index=patterns.index),
         time=12,
         discount_rate=discount_rate_monthly,
         freq="W",
+    )
+    clv_12 = np.asarray(discounted_purchases, dtype=float)[pattern_of] * np.asarray(
+        expected_spend, dtype=float
     )
 
     customers = pd.DataFrame(
