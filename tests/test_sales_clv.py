@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from orchestration.assets.clv import churn_risk, compute_clv
+from orchestration.assets.clv import DAYS_PER_UNIT, churn_risk, compute_clv
 from orchestration.cdnow import (
     CALIBRATION_END,
     PUBLISHED_BGNBD,
@@ -38,6 +38,17 @@ def test_calibration_recipe_reproduces_the_published_fit():
         assert params[name] == pytest.approx(published, rel=0.01)
 
 
+def _cdnow_transactions(master: pd.DataFrame) -> pd.DataFrame:
+    """CDNOW's purchases in the shape compute_clv reads from fct_orders."""
+    return pd.DataFrame(
+        {
+            "customer_id": master["customer_id"].astype(str),
+            "ordered_date": master["date"],
+            "net_amount": master["dollar_value"],
+        }
+    )
+
+
 def test_compute_clv_refuses_data_too_thin_to_fit():
     with pytest.raises(ValueError, match="no attributed purchases"):
         compute_clv(pd.DataFrame(columns=["customer_id", "ordered_date", "net_amount"]),
@@ -57,13 +68,7 @@ def test_compute_clv_predictions_are_coherent():
     """On the CDNOW transactions: every customer predicted, probabilities in [0, 1], and the
     model orders customers sensibly (recent frequent buyers beat lapsed ones)."""
     master = load_master()
-    transactions = pd.DataFrame(
-        {
-            "customer_id": master["customer_id"],
-            "ordered_date": master["date"],
-            "net_amount": master["dollar_value"],
-        }
-    )
+    transactions = _cdnow_transactions(master)
     as_of = date(1998, 7, 1)
     result = compute_clv(transactions, as_of)
     customers = result.customers.set_index("customer_id")
@@ -91,13 +96,7 @@ def test_fitting_purchase_patterns_matches_fitting_every_customer():
     from lifetimes.utils import summary_data_from_transaction_data
 
     master = load_master()
-    transactions = pd.DataFrame(
-        {
-            "customer_id": master["customer_id"].astype(str),
-            "ordered_date": master["date"],
-            "net_amount": master["dollar_value"],
-        }
-    )
+    transactions = _cdnow_transactions(master)
     as_of = date(1998, 7, 1)
     result = compute_clv(transactions, as_of)
 
@@ -109,7 +108,9 @@ def test_fitting_purchase_patterns_matches_fitting_every_customer():
         observation_period_end=pd.Timestamp(as_of - timedelta(days=1)),
         freq="D",
     )
-    weeks = summary.assign(recency=summary["recency"] / 7, T=summary["T"] / 7)
+    weeks = summary.assign(
+        recency=summary["recency"] / DAYS_PER_UNIT, T=summary["T"] / DAYS_PER_UNIT
+    )
     assert len(weeks[["frequency", "recency", "T"]].drop_duplicates()) < len(weeks)
     per_customer = BetaGeoFitter(penalizer_coef=0.001).fit(
         weeks["frequency"], weeks["recency"], weeks["T"]
@@ -126,7 +127,7 @@ def test_fitting_purchase_patterns_matches_fitting_every_customer():
     )
     assert customers["expected_purchases_90_days"].to_numpy() == pytest.approx(
         per_customer.conditional_expected_number_of_purchases_up_to_time(
-            90 / 7, weeks["frequency"], weeks["recency"], weeks["T"]
+            90 / DAYS_PER_UNIT, weeks["frequency"], weeks["recency"], weeks["T"]
         ),
         rel=1e-6,
     )

@@ -72,15 +72,11 @@ def _repeat_histogram_fit(bgf, summary: pd.DataFrame) -> pd.DataFrame:
 def _purchase_patterns(summary: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     """The distinct (frequency, recency, T) of the customers with their customer counts, and
     each customer's row in them (size L: 615k customers, 446k patterns)."""
-    pattern_of = (
-        summary.groupby(["frequency", "recency", "T"], sort=False).ngroup().to_numpy()
-    )
-    patterns = (
-        summary[["frequency", "recency", "T"]]
-        .assign(customers=1)
-        .groupby(pattern_of)
-        .agg({"frequency": "first", "recency": "first", "T": "first", "customers": "sum"})
-    )
+    columns = ["frequency", "recency", "T"]
+    # ngroup(sort=False) numbers patterns by first appearance, the order drop_duplicates keeps
+    pattern_of = summary.groupby(columns, sort=False).ngroup().to_numpy()
+    patterns = summary[columns].drop_duplicates().reset_index(drop=True)
+    patterns["customers"] = np.bincount(pattern_of)
     return pattern_of, patterns
 
 
