@@ -56,15 +56,51 @@ previous_mapping as (
     ),
 {% endif %}
 
-moves as (
+-- every identifier mapped by both builds, with its customer before and after: the one join of
+-- the two mappings. Everything below starts from the identifiers that moved, a small share of
+-- them on a normal night, instead of grouping and joining every identifier and linking edge
+-- (an unchanged identifier cannot make a change, and a merge edge has an end that moved).
+mapped_twice as (
     select
+        current_mapping.identifier_key,
+        current_mapping.identifier,
         previous_mapping.customer_id as customer_id_before,
-        current_mapping.customer_id as customer_id_after,
-        count(*) as identifiers_moved
+        current_mapping.customer_id as customer_id_after
     from previous_mapping
     inner join current_mapping
         on previous_mapping.identifier = current_mapping.identifier
-    group by previous_mapping.customer_id, current_mapping.customer_id
+),
+
+moved as (
+    select * from mapped_twice
+    where customer_id_before <> customer_id_after
+),
+
+changed_befores as (
+    select distinct customer_id_before from moved
+),
+
+changed_afters as (
+    select distinct customer_id_after from moved
+),
+
+-- (before, after) pairs of the customers a move touches: every pair into a changed customer
+-- after and out of a changed customer before, so that the shape counts below are complete for
+-- every pair that changed
+moves as (
+    select
+        mapped_twice.customer_id_before,
+        mapped_twice.customer_id_after,
+        count(*) as identifiers_moved
+    from mapped_twice
+    left join changed_befores
+        on mapped_twice.customer_id_before = changed_befores.customer_id_before
+    left join changed_afters
+        on mapped_twice.customer_id_after = changed_afters.customer_id_after
+    where
+        changed_befores.customer_id_before is not null
+        or changed_afters.customer_id_after is not null
+    group by mapped_twice.customer_id_before, mapped_twice.customer_id_after
 ),
 
 shapes as (
@@ -75,25 +111,42 @@ shapes as (
     from moves
 ),
 
--- a linking edge whose ends belonged to different customers before and one customer now
-merge_edges as (
+-- the linking edges with an end that moved (edges are unique per pair: union drops the edges
+-- both of whose ends moved once)
+edges_of_moved as (
     select
-        previous_a.customer_id as customer_id_before_a,
-        previous_b.customer_id as customer_id_before_b,
-        current_a.customer_id as customer_id_after,
-        current_a.identifier as identifier_a,
-        current_b.identifier as identifier_b,
+        filtered_edges.identifier_key_a,
+        filtered_edges.identifier_key_b,
         filtered_edges.example_record
     from filtered_edges
-    inner join current_mapping as current_a
-        on filtered_edges.identifier_key_a = current_a.identifier_key
-    inner join current_mapping as current_b
-        on filtered_edges.identifier_key_b = current_b.identifier_key
-    inner join previous_mapping as previous_a
-        on current_a.identifier = previous_a.identifier
-    inner join previous_mapping as previous_b
-        on current_b.identifier = previous_b.identifier
-    where previous_a.customer_id <> previous_b.customer_id
+    inner join moved
+        on filtered_edges.identifier_key_a = moved.identifier_key
+    union
+    select
+        filtered_edges.identifier_key_a,
+        filtered_edges.identifier_key_b,
+        filtered_edges.example_record
+    from filtered_edges
+    inner join moved
+        on filtered_edges.identifier_key_b = moved.identifier_key
+),
+
+-- a linking edge whose ends belonged to different customers before and one customer now (both
+-- ends of a linking edge are in one component, so one end at least moved)
+merge_edges as (
+    select
+        end_a.customer_id_before as customer_id_before_a,
+        end_b.customer_id_before as customer_id_before_b,
+        end_a.customer_id_after,
+        end_a.identifier as identifier_a,
+        end_b.identifier as identifier_b,
+        edges_of_moved.example_record
+    from edges_of_moved
+    inner join mapped_twice as end_a
+        on edges_of_moved.identifier_key_a = end_a.identifier_key
+    inner join mapped_twice as end_b
+        on edges_of_moved.identifier_key_b = end_b.identifier_key
+    where end_a.customer_id_before <> end_b.customer_id_before
 ),
 
 merge_causes as (
