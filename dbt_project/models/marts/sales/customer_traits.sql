@@ -27,6 +27,17 @@ contacts as (
     select * from {{ ref('stg_crm__contacts') }}
 ),
 
+orders_in_window as (
+    select
+        *,
+        coalesce(
+            ordered_date >= cast({{ dbt.dateadd('day', -365, as_of_date()) }} as date)
+            and ordered_date < {{ as_of_date() }},
+            false
+        ) as is_last_365
+    from orders
+),
+
 order_stats as (
     select
         customer_id,
@@ -40,20 +51,12 @@ order_stats as (
         sum(case when is_purchase and promo_code is not null then 1 else 0 end)
             as promo_purchase_orders,
         min(case when is_purchase then ordered_at end) as first_purchase_at,
-        max(case when is_purchase then ordered_at end) as last_purchase_at
-    from orders
-    group by customer_id
-),
-
-recent_stats as (
-    select
-        customer_id,
-        count(distinct case when is_purchase then ordered_date end) as purchase_days_365,
-        sum(net_amount) as revenue_365
-    from orders
-    where
-        ordered_date >= cast({{ dbt.dateadd('day', -365, as_of_date()) }} as date)
-        and ordered_date < {{ as_of_date() }}
+        max(case when is_purchase then ordered_at end) as last_purchase_at,
+        -- the 365 days before the as-of date, in the same pass over the orders
+        count(distinct case when is_purchase and is_last_365 then ordered_date end)
+            as purchase_days_365,
+        sum(case when is_last_365 then net_amount end) as revenue_365
+    from orders_in_window
     group by customer_id
 ),
 
@@ -63,7 +66,7 @@ recent_ranked as (
         purchase_days_365,
         revenue_365,
         percent_rank() over (order by revenue_365 desc) as revenue_365_percent_rank
-    from recent_stats
+    from order_stats
     where purchase_days_365 > 0
 ),
 
@@ -89,16 +92,29 @@ channel_counts as (
     group by customer_id, sales_channel
 ),
 
+-- one pass over the order lines (size L: 10.6M) per (customer, level 1, level 2); both levels'
+-- spend roll up from it exactly (net_line_amount is a decimal)
+category_pair_spend as (
+    select
+        customer_id,
+        category_l1,
+        category_l2,
+        sum(net_line_amount) as spend
+    from order_lines
+    where net_line_amount > 0 and (category_l1 is not null or category_l2 is not null)
+    group by customer_id, category_l1, category_l2
+),
+
 category_spend as (
     select
         customer_id,
         category_l1,
-        sum(net_line_amount) as spend,
+        sum(spend) as spend,
         row_number() over (
-            partition by customer_id order by sum(net_line_amount) desc, category_l1
+            partition by customer_id order by sum(spend) desc, category_l1
         ) as position
-    from order_lines
-    where category_l1 is not null and net_line_amount > 0
+    from category_pair_spend
+    where category_l1 is not null
     group by customer_id, category_l1
 ),
 
@@ -106,12 +122,12 @@ category_l2_spend as (
     select
         customer_id,
         category_l2,
-        sum(net_line_amount) as spend,
+        sum(spend) as spend,
         row_number() over (
-            partition by customer_id order by sum(net_line_amount) desc, category_l2
+            partition by customer_id order by sum(spend) desc, category_l2
         ) as position
-    from order_lines
-    where category_l2 is not null and net_line_amount > 0
+    from category_pair_spend
+    where category_l2 is not null
     group by customer_id, category_l2
 ),
 
