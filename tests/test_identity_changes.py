@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -119,6 +120,17 @@ ANNA = customer_id("crm_contact_id:c1")  # first seen 2024-01-01
 BORIS = customer_id("email:b@y.ru")  # first seen 2023-12-10: the older
 
 
+def _staged(csv_text: str, header: bool = False) -> str:
+    """The rows with the stamp a staging run gives the rows it writes (`_staged_at`): the time
+    they were written here, so rows added before a later build are newer than anything the
+    models kept by record hold (macros/identity/identity_records_incremental.sql)."""
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    lines = csv_text.splitlines()
+    out = [lines[0] + ",_staged_at"] if header else []
+    out += [f"{line},{stamp}" for line in lines[1 if header else 0 :] if line]
+    return "\n".join(out) + "\n"
+
+
 def _write_project(root: Path) -> None:
     config = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())
     config.pop("on-run-start", None)  # no raw zone here: staging tables are seeds
@@ -160,9 +172,10 @@ def _write_project(root: Path) -> None:
     fixtures.mkdir()
     properties = []
     for name, body in FIXTURES.items():
-        (fixtures / f"{name}.csv").write_text(textwrap.dedent(body))
+        (fixtures / f"{name}.csv").write_text(_staged(textwrap.dedent(body), header=True))
         types = {column: "varchar" for column in TEXT_COLUMNS.get(name, [])}
         types.update(OTHER_TYPES.get(name, {}))
+        types["_staged_at"] = "timestamp"
         properties.append({"name": name, "config": {"column_types": types}})
     (fixtures / "fixtures.yml").write_text(yaml.safe_dump({"version": 2, "seeds": properties}))
     (root / "overrides").mkdir()
@@ -204,7 +217,9 @@ def three_builds(tmp_path_factory: pytest.TempPathFactory) -> Path:
     orders = root / "fixtures" / "stg_shop__orders.csv"
     orders.write_text(
         orders.read_text()
-        + "o4,2024-07-01 10:00:00,2024-07-01 10:00:00,,ck7,a@x.ru,true,+79162222222,true,A,I\n"
+        + _staged(
+            "o4,2024-07-01 10:00:00,2024-07-01 10:00:00,,ck7,a@x.ru,true,+79162222222,true,A,I"
+        )
     )
     _build(root)
     # a steward decides that this e-mail and this phone are different people

@@ -227,7 +227,8 @@ SUMMARIES = {
 
 def test_nights_merge_the_event_summaries(warehouses: dict) -> None:
     # a night merges the aggregates of its events into last night's summaries, and those are
-    # the summaries a rebuild computes (load times aside: the two warehouses were loaded apart)
+    # the summaries a rebuild computes (load times and run stamps aside: the two warehouses were
+    # loaded and built apart)
     for log in warehouses["night_logs"]:
         assert "recomputing the summary" not in log
     con = _connect(warehouses)
@@ -236,7 +237,8 @@ def test_nights_merge_the_event_summaries(warehouses: dict) -> None:
             r[0]
             for r in con.execute(
                 "select column_name from duckdb_columns() where database_name = 'rebuilt' and "
-                "table_name = ? and column_name <> '_loaded_at' order by column_index",
+                "table_name = ? and column_name not in ('_loaded_at', '_staged_at') "
+                "order by column_index",
                 [summary],
             ).fetchall()
         )
@@ -294,3 +296,106 @@ def test_an_event_summary_recomputes_when_its_log_changed_behind_it(
             "(select count(*) from staging.stg_web__events)"
         ).fetchone()
     assert summarised == logged
+
+
+# Intermediate models kept by source record (macros/identity/identity_records_incremental.sql):
+# a night recomputes the records staged since the newest stamp they hold and keeps the rest.
+RECORD_KEPT = ("int_identifiers_unioned", "int_identity_edges_observed")
+
+
+@pytest.mark.parametrize("model", RECORD_KEPT)
+def test_models_kept_by_record_equal_a_rebuild(warehouses: dict, model: str) -> None:
+    # Run stamps differ by construction, and so do the integer keys: each warehouse numbered
+    # its identifiers in the order it first saw them. An edge is compared by its
+    # edge_record_id, the hash of its two identifiers and its record.
+    con = _connect(warehouses)
+    columns = ", ".join(
+        f'"{r[0]}"'
+        for r in con.execute(
+            "select column_name from duckdb_columns() where database_name = 'rebuilt' and "
+            "schema_name = 'intermediate' and table_name = ? and column_name not in "
+            "('_staged_at', 'identifier_key_a', 'identifier_key_b') order by column_index",
+            [model],
+        ).fetchall()
+    )
+    assert "record_id" in columns
+    for left, right in (("nightly", "rebuilt"), ("rebuilt", "nightly")):
+        only = con.execute(
+            f"select count(*) from (select {columns} from {left}.intermediate.{model} "
+            f"except all select {columns} from {right}.intermediate.{model})"
+        ).fetchone()[0]
+        assert only == 0, f"{model}: {only} rows only in {left}"
+    # the nights kept the rows of unchanged records: the rows carry the stamps of several runs,
+    # where a rebuild (one run) stamps them all alike
+    stamps = {
+        catalog: con.execute(
+            f"select count(distinct _staged_at) from {catalog}.intermediate.{model}"
+        ).fetchone()[0]
+        for catalog in ("nightly", "rebuilt")
+    }
+    assert stamps == {"nightly": NIGHTS + 1, "rebuilt": 1}
+
+
+def test_a_record_that_lost_every_identifier_loses_its_rows(
+    warehouses: dict, shared_s_landing: Path, tmp_path: Path
+) -> None:
+    # a new version of an order carries no identifier at all: no row of tonight replaces the
+    # old ones, so they must go by the list of changed records, not by the rows written
+    root = tmp_path / "lost"
+    shutil.copytree(warehouses["nightly"].parent, root / "data")
+    warehouse = root / "data" / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        order_id, kept_rows = con.execute(
+            "select record_id, count(*) from intermediate.int_identity_edges_observed "
+            "where record_type = 'shop_order' group by record_id order by record_id limit 1"
+        ).fetchone()
+        assert kept_rows > 0
+        before = con.execute(
+            "select count(*) from intermediate.int_identifiers_unioned"
+        ).fetchone()[0]
+        lost = con.execute(
+            "select count(*) from intermediate.int_identifiers_unioned "
+            "where record_type = 'shop_order' and record_id = ?",
+            [order_id],
+        ).fetchone()[0]
+        con.execute(
+            "update staging.stg_shop__orders set user_id = null, anonymous_id = null, "
+            "email = null, email_raw = null, is_email_valid = null, phone = null, "
+            "phone_raw = null, is_phone_valid = null, "
+            "_staged_at = _staged_at + interval 1 hour where order_id = ?",
+            [order_id],
+        )
+    dbt = Path(sys.executable).with_name("dbt")
+    env = _env(root, shared_s_landing)
+    env["DBT_TARGET_PATH"] = str(tmp_path / "target")
+    result = subprocess.run(
+        [
+            str(dbt),
+            "run",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(REPO_DIR),
+            "--select",
+            *RECORD_KEPT,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for model in RECORD_KEPT:
+            left = con.execute(
+                f"select count(*) from intermediate.{model} "
+                "where record_type = 'shop_order' and record_id = ?",
+                [order_id],
+            ).fetchone()[0]
+            assert left == 0, f"{model} kept {left} rows of {order_id}"
+        after = con.execute(
+            "select count(*) from intermediate.int_identifiers_unioned"
+        ).fetchone()[0]
+    # only that order's rows went: every other record was kept
+    assert after == before - lost

@@ -180,7 +180,9 @@
                 ('last_occurred_at', 'max'),
                 ('observation_count', 'sum'),
                 ('_loaded_at', 'max'),
-            ]) }}
+            ]) }},
+            -- every row this run writes (a merged key, or all of them when computed whole)
+            {{ clientbase.staged_at() }} as _staged_at
         from batch
         left join kept
             on batch.{{ key_name }} = kept.{{ key_name }}

@@ -2,12 +2,28 @@
     Columns every daily staging model types the same way, written once.
 -#}
 
-{#- The raw zone's lineage of a row, typed: landing day, file, line and load time. -#}
+{#- The raw zone's lineage of a row, typed: landing day, file, line and load time; and when
+    this run staged it (staged_at()). -#}
 {% macro staging_lineage_columns() -%}
     cast(partition_date as date) as partition_date,
     _source_file,
     {{ dbt.safe_cast('_source_line', dbt.type_int()) }} as _source_line,
-    cast(_loaded_at as {{ dbt.type_timestamp() }}) as _loaded_at
+    cast(_loaded_at as {{ dbt.type_timestamp() }}) as _loaded_at,
+    {{ clientbase.staged_at() }} as _staged_at
+{%- endmacro %}
+
+
+{#- The start of this dbt run (UTC, to the microsecond), as a timestamp literal: the stamp of
+    every row a run writes into an incremental table. Two runs never share it (a dbt invocation
+    takes seconds, and one warehouse file admits one writer), so "staged after the newest stamp a
+    reader has seen" is exactly "written by a run the reader has not seen", whatever the load
+    times say (macros/identity/identity_records_incremental.sql). -#}
+{% macro staged_at() -%}
+    {%- set started = '1970-01-01 00:00:00.000000' -%}
+    {%- if run_started_at is defined -%}
+        {%- set started = run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f') -%}
+    {%- endif -%}
+    cast('{{ started }}' as {{ dbt.type_timestamp() }})
 {%- endmacro %}
 
 

@@ -1,3 +1,5 @@
+{{ clientbase.identity_records_config() }}
+
 -- Every identifier observation of every source record, in one long table: one row per
 -- (record, identifier). Two identifiers on the same record are evidence that they belong to the
 -- same person (the edges of the identity graph); the record keys here are the ones the
@@ -5,18 +7,27 @@
 -- Null identifiers are not observations; invalid ones are kept (flagged) so they are listed and
 -- counted, and int_identifiers_excluded keeps them out of the graph.
 
+-- Incremental by source record: a night recomputes the records staged since the newest stamp the
+-- table holds and keeps the rows of every other record
+-- (macros/identity/identity_records_incremental.sql).
+
+{%- set since = clientbase.identity_records_changed_since() %}
+
 with
 
 contacts as (
     select * from {{ ref('stg_crm__contacts') }}
+    where {{ clientbase.identity_records_staged_after('_staged_at', since) }}
 ),
 
 orders as (
     select * from {{ ref('stg_shop__orders') }}
+    where {{ clientbase.identity_records_staged_after('_staged_at', since) }}
 ),
 
 receipts as (
     select * from {{ ref('stg_pos__receipts') }}
+    where {{ clientbase.identity_records_staged_after('_staged_at', since) }}
 ),
 
 stores as (
@@ -25,18 +36,34 @@ stores as (
 
 cards as (
     select * from {{ ref('stg_loyalty__cards') }}
+    where {{ clientbase.identity_records_staged_after('_staged_at', since) }}
 ),
 
+-- a changed cookie or address is re-read whole: all its identifier sets or address rows
 web_identifier_sets as (
     select * from {{ ref('int_web_identifier_sets') }}
+    {%- if since is not none %}
+        where anonymous_id in (
+            select changed_cookies.anonymous_id
+            from ({{ clientbase.identity_changed_cookies(since) }}) as changed_cookies
+        )
+    {%- endif %}
 ),
 
 message_addresses_by_event_type as (
-    select * from {{ ref('int_message_addresses_summarised') }}
+    select summarised.*
+    from {{ ref('int_message_addresses_summarised') }} as summarised
+    {%- if since is not none %}
+        inner join ({{ clientbase.identity_changed_addresses(since) }}) as changed_addresses
+            on
+                summarised.channel = changed_addresses.channel
+                and summarised.address_raw = changed_addresses.address_raw
+    {%- endif %}
 ),
 
 survey_responses as (
     select * from {{ ref('stg_surveys__responses') }}
+    where {{ clientbase.identity_records_staged_after('_staged_at', since) }}
 ),
 
 crm_observations as (
@@ -55,7 +82,8 @@ crm_observations as (
         vk_id,
         cast(null as {{ dbt.type_string() }}) as loyalty_card,
         cast(null as {{ dbt.type_string() }}) as cookie,
-        cast(1 as {{ dbt.type_bigint() }}) as observation_count
+        cast(1 as {{ dbt.type_bigint() }}) as observation_count,
+        _staged_at
     from contacts
 ),
 
@@ -75,7 +103,8 @@ shop_observations as (
         cast(null as {{ dbt.type_string() }}) as vk_id,
         cast(null as {{ dbt.type_string() }}) as loyalty_card,
         anonymous_id as cookie,
-        cast(1 as {{ dbt.type_bigint() }}) as observation_count
+        cast(1 as {{ dbt.type_bigint() }}) as observation_count,
+        _staged_at
     from orders
 ),
 
@@ -96,7 +125,8 @@ pos_observations as (
         cast(null as {{ dbt.type_string() }}) as vk_id,
         receipts.loyalty_card_number as loyalty_card,
         cast(null as {{ dbt.type_string() }}) as cookie,
-        cast(1 as {{ dbt.type_bigint() }}) as observation_count
+        cast(1 as {{ dbt.type_bigint() }}) as observation_count,
+        receipts._staged_at
     from receipts
     left join stores
         on receipts.store_id = stores.store_id
@@ -118,7 +148,8 @@ loyalty_observations as (
         cast(null as {{ dbt.type_string() }}) as vk_id,
         card_number as loyalty_card,
         cast(null as {{ dbt.type_string() }}) as cookie,
-        cast(1 as {{ dbt.type_bigint() }}) as observation_count
+        cast(1 as {{ dbt.type_bigint() }}) as observation_count,
+        _staged_at
     from cards
 ),
 
@@ -141,7 +172,8 @@ web_observations as (
         cast(null as {{ dbt.type_string() }}) as vk_id,
         cast(null as {{ dbt.type_string() }}) as loyalty_card,
         anonymous_id as cookie,
-        observation_count
+        observation_count,
+        _staged_at
     from web_identifier_sets
 ),
 
@@ -158,7 +190,8 @@ message_addresses as (
         telegram_id,
         min(first_occurred_at) as observed_at,
         max(last_occurred_at) as last_observed_at,
-        cast(sum(observation_count) as {{ dbt.type_bigint() }}) as observation_count
+        cast(sum(observation_count) as {{ dbt.type_bigint() }}) as observation_count,
+        max(_staged_at) as _staged_at
     from message_addresses_by_event_type
     group by channel, address_raw, email, is_address_valid, phone, telegram_id
 ),
@@ -185,7 +218,8 @@ messaging_observations as (
         cast(null as {{ dbt.type_string() }}) as vk_id,
         cast(null as {{ dbt.type_string() }}) as loyalty_card,
         cast(null as {{ dbt.type_string() }}) as cookie,
-        observation_count
+        observation_count,
+        _staged_at
     from message_addresses
 ),
 
@@ -205,7 +239,8 @@ survey_observations as (
         cast(null as {{ dbt.type_string() }}) as vk_id,
         cast(null as {{ dbt.type_string() }}) as loyalty_card,
         cast(null as {{ dbt.type_string() }}) as cookie,
-        cast(1 as {{ dbt.type_bigint() }}) as observation_count
+        cast(1 as {{ dbt.type_bigint() }}) as observation_count,
+        _staged_at
     from survey_responses
 ),
 
@@ -253,7 +288,8 @@ repeating_records as (
                 {{ validity }} as is_valid,
                 observed_at,
                 coalesce(last_observed_at, observed_at) as last_observed_at,
-                observation_count
+                observation_count,
+                _staged_at
             from {{ records }}
             where {{ identifier_type }} is not null and record_id is not null
             {% if not loop.last %}union all{% endif %}
@@ -273,7 +309,8 @@ observations as (
         is_valid,
         observed_at as first_observed_at,
         last_observed_at,
-        observation_count
+        observation_count,
+        _staged_at
     from long_single_row_records
     union all
     select
@@ -286,7 +323,8 @@ observations as (
         max(case when is_valid then 1 else 0 end) = 1 as is_valid,
         min(observed_at) as first_observed_at,
         max(last_observed_at) as last_observed_at,
-        sum(observation_count) as observation_count
+        sum(observation_count) as observation_count,
+        max(_staged_at) as _staged_at
     from long_repeating_records
     group by source_system, record_type, record_id, identifier_type, identifier_value
 ),
@@ -304,7 +342,9 @@ final as (
         is_valid,
         first_observed_at,
         last_observed_at,
-        cast(observation_count as {{ dbt.type_bigint() }}) as observation_count
+        cast(observation_count as {{ dbt.type_bigint() }}) as observation_count,
+        -- when a run last staged the record (its staging row, or its newest summary row)
+        _staged_at
     from observations
 )
 

@@ -54,7 +54,8 @@ final as (
         partition_date,
         _source_file,
         _source_line,
-        _loaded_at
+        _loaded_at,
+        _staged_at
     from winners
 )
 
