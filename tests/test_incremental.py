@@ -103,6 +103,33 @@ def _night(root: Path, landing: Path, days: list[str]) -> str:
     return result.stdout
 
 
+def _run_models(
+    root: Path, landing: Path, tmp_path: Path, *models: str
+) -> subprocess.CompletedProcess:
+    """`dbt run --select models` on root's warehouse (a copy a test changed); fails on an error."""
+    env = _env(root, landing)
+    env["DBT_TARGET_PATH"] = str(tmp_path / "target")
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("dbt")),
+            "run",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(REPO_DIR),
+            "--select",
+            *models,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    return result
+
+
 def _days(landing: Path) -> list[str]:
     from orchestration.extraction.loader import landing_window_days
 
@@ -268,27 +295,7 @@ def test_an_event_summary_recomputes_when_its_log_changed_behind_it(
             "delete from staging.stg_web__events where event_id = "
             "(select min(event_id) from staging.stg_web__events)"
         )
-    dbt = Path(sys.executable).with_name("dbt")
-    env = _env(root, shared_s_landing)
-    env["DBT_TARGET_PATH"] = str(tmp_path / "target")
-    result = subprocess.run(
-        [
-            str(dbt),
-            "run",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(REPO_DIR),
-            "--select",
-            "int_web_identifier_sets",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-3000:]
+    result = _run_models(root, shared_s_landing, tmp_path, "int_web_identifier_sets")
     assert "recomputing the summary from all events" in result.stdout
     with duckdb.connect(str(root / "data" / "warehouse.duckdb"), read_only=True) as con:
         summarised, logged = con.execute(
@@ -365,27 +372,7 @@ def test_a_record_that_lost_every_identifier_loses_its_rows(
             "_staged_at = _staged_at + interval 1 hour where order_id = ?",
             [order_id],
         )
-    dbt = Path(sys.executable).with_name("dbt")
-    env = _env(root, shared_s_landing)
-    env["DBT_TARGET_PATH"] = str(tmp_path / "target")
-    result = subprocess.run(
-        [
-            str(dbt),
-            "run",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(REPO_DIR),
-            "--select",
-            *RECORD_KEPT,
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-3000:]
+    _run_models(root, shared_s_landing, tmp_path, *RECORD_KEPT)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         for model in RECORD_KEPT:
             left = con.execute(
