@@ -51,22 +51,12 @@
 {%- endmacro %}
 
 
-{#- Filter of a stamp column: rows staged after `since` (all rows when since is none). -#}
-{% macro identity_records_staged_after(staged_at_column, since) -%}
-    {%- if since is none -%}
-        true
-    {%- else -%}
-        {{ staged_at_column }} > cast('{{ since }}' as {{ dbt.type_timestamp() }})
-    {%- endif -%}
-{%- endmacro %}
-
-
 {#- The web cookies and the messaging addresses with summary rows staged after `since`: the keys
     by which their summary rows are re-read whole. -#}
 {% macro identity_changed_cookies(since) -%}
     select distinct anonymous_id
     from {{ ref('int_web_identifier_sets') }}
-    where {{ clientbase.identity_records_staged_after('_staged_at', since) }}
+    where {{ clientbase.newer_than('_staged_at', since) }}
 {%- endmacro %}
 
 
@@ -75,7 +65,7 @@
         channel,
         address_raw
     from {{ ref('int_message_addresses_summarised') }}
-    where {{ clientbase.identity_records_staged_after('_staged_at', since) }}
+    where {{ clientbase.newer_than('_staged_at', since) }}
 {%- endmacro %}
 
 
@@ -94,7 +84,7 @@
             '{{ record_type }}' as record_type,
             {{ id_column }} as record_id
         from {{ ref(model) }}
-        where {{ clientbase.identity_records_staged_after('_staged_at', since) }}
+        where {{ clientbase.newer_than('_staged_at', since) }}
         union all
     {%- endfor %}
     select

@@ -73,16 +73,6 @@
 {%- endmacro %}
 
 
-{#- Filter of the events to summarise tonight. -#}
-{% macro event_summary_batch_predicate(loaded_at_column, merge_since) -%}
-    {%- if merge_since is none -%}
-        true
-    {%- else -%}
-        {{ loaded_at_column }} > cast('{{ merge_since }}' as {{ dbt.type_timestamp() }})
-    {%- endif -%}
-{%- endmacro %}
-
-
 {#- A null-safe key of several columns as one hash: delete+insert matches keys with `=`, which
     never matches a null. -#}
 {% macro null_safe_key(columns) -%}
@@ -155,7 +145,7 @@
             cast(count(*) as {{ dbt.type_bigint() }}) as observation_count,
             max(_loaded_at) as _loaded_at
         from events
-        where {{ clientbase.event_summary_batch_predicate('_loaded_at', merge_since) }}
+        where {{ clientbase.newer_than('_loaded_at', merge_since) }}
         group by {{ key_columns | join(', ') }}
     ),
 

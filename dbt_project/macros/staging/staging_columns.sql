@@ -27,6 +27,19 @@
 {%- endmacro %}
 
 
+{#- Filter of an incremental run's reads: rows whose timestamp `column` (a load time or a run
+    stamp) is later than `since`, a timestamp as text; every row when `since` is none (a first
+    or full build). Event summaries read events loaded after their newest load; the identity
+    models kept by record read inputs staged after their newest stamp. -#}
+{% macro newer_than(column, since) -%}
+    {%- if since is none -%}
+        true
+    {%- else -%}
+        {{ column }} > cast('{{ since }}' as {{ dbt.type_timestamp() }})
+    {%- endif -%}
+{%- endmacro %}
+
+
 {#- A record's email and phone as delivered (`email_raw`, `phone_raw`: null when blank) and
     normalised (`email_normalised`: lowercased, IDNA; `phone_normalised`: E.164 or null when it
     cannot be one). `email`, `phone`: the raw columns, or none when the source has no such

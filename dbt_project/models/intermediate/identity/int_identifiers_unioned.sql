@@ -17,17 +17,17 @@ with
 
 contacts as (
     select * from {{ ref('stg_crm__contacts') }}
-    where {{ clientbase.identity_records_staged_after('_staged_at', since) }}
+    where {{ clientbase.newer_than('_staged_at', since) }}
 ),
 
 orders as (
     select * from {{ ref('stg_shop__orders') }}
-    where {{ clientbase.identity_records_staged_after('_staged_at', since) }}
+    where {{ clientbase.newer_than('_staged_at', since) }}
 ),
 
 receipts as (
     select * from {{ ref('stg_pos__receipts') }}
-    where {{ clientbase.identity_records_staged_after('_staged_at', since) }}
+    where {{ clientbase.newer_than('_staged_at', since) }}
 ),
 
 stores as (
@@ -36,7 +36,7 @@ stores as (
 
 cards as (
     select * from {{ ref('stg_loyalty__cards') }}
-    where {{ clientbase.identity_records_staged_after('_staged_at', since) }}
+    where {{ clientbase.newer_than('_staged_at', since) }}
 ),
 
 -- a changed cookie or address is re-read whole: all its identifier sets or address rows
@@ -63,7 +63,7 @@ message_addresses_by_event_type as (
 
 survey_responses as (
     select * from {{ ref('stg_surveys__responses') }}
-    where {{ clientbase.identity_records_staged_after('_staged_at', since) }}
+    where {{ clientbase.newer_than('_staged_at', since) }}
 ),
 
 crm_observations as (
