@@ -307,7 +307,11 @@ def test_an_event_summary_recomputes_when_its_log_changed_behind_it(
 
 # Intermediate models kept by source record (macros/identity/identity_records_incremental.sql):
 # a night recomputes the records staged since the newest stamp they hold and keeps the rest.
-RECORD_KEPT = ("int_identifiers_unioned", "int_identity_edges_observed")
+RECORD_KEPT = (
+    "int_identifiers_unioned",
+    "int_identity_edges_observed",
+    "int_source_records_resolved",
+)
 
 
 @pytest.mark.parametrize("model", RECORD_KEPT)
@@ -343,6 +347,52 @@ def test_models_kept_by_record_equal_a_rebuild(warehouses: dict, model: str) -> 
     assert stamps == {"nightly": NIGHTS + 1, "rebuilt": 1}
 
 
+RESOLVED = "intermediate.int_identifiers_resolved"
+
+
+def test_resolved_identifiers_equal_a_rebuild_and_keep_their_stamps(warehouses: dict) -> None:
+    # int_identifiers_resolved writes only the identifiers whose row changed; its rows equal a
+    # rebuild's (compared by identifier: the integer keys are each warehouse's own), and the
+    # resolution stamp moved only for identifiers whose customer or exclusion changed
+    con = _connect(warehouses)
+    columns = ", ".join(
+        f'"{r[0]}"'
+        for r in con.execute(
+            "select column_name from duckdb_columns() where database_name = 'rebuilt' and "
+            "schema_name = 'intermediate' and table_name = 'int_identifiers_resolved' and "
+            "column_name not in ('_resolution_changed_at', 'identifier_key') "
+            "order by column_index"
+        ).fetchall()
+    )
+    assert '"customer_id"' in columns
+    for left, right in (("nightly", "rebuilt"), ("rebuilt", "nightly")):
+        only = con.execute(
+            f"select count(*) from (select {columns} from {left}.{RESOLVED} "
+            f"except all select {columns} from {right}.{RESOLVED})"
+        ).fetchone()[0]
+        assert only == 0, f"int_identifiers_resolved: {only} rows only in {left}"
+    stamps = con.execute(
+        "select count(distinct _resolution_changed_at), "
+        "count(*) filter (where _resolution_changed_at = "
+        "(select min(_resolution_changed_at) from nightly.intermediate.int_identifiers_resolved)), "
+        "count(*) from nightly.intermediate.int_identifiers_resolved"
+    ).fetchone()
+    # every night moved some stamps, and most identifiers kept the first build's
+    assert stamps[0] == NIGHTS + 1, stamps
+    assert stamps[1] > stamps[2] / 2, stamps
+    # the stamp follows the resolution, not the row: identifiers of the first build seen again
+    # on a night (last_seen_at moved, so their row was rewritten) kept the first build's stamp
+    # unless their customer or exclusion changed
+    seen_again_unmoved = con.execute(
+        "select count(*) from nightly.intermediate.int_identifiers_resolved "
+        "where last_seen_at >= cast(? as date) and first_seen_at < cast(? as date) "
+        "and _resolution_changed_at = "
+        "(select min(_resolution_changed_at) from nightly.intermediate.int_identifiers_resolved)",
+        [warehouses["days"][-NIGHTS], warehouses["days"][-NIGHTS]],
+    ).fetchone()[0]
+    assert seen_again_unmoved > 0
+
+
 def test_a_record_that_lost_every_identifier_loses_its_rows(
     warehouses: dict, shared_s_landing: Path, tmp_path: Path
 ) -> None:
@@ -374,15 +424,80 @@ def test_a_record_that_lost_every_identifier_loses_its_rows(
         )
     _run_models(root, shared_s_landing, tmp_path, *RECORD_KEPT)
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        for model in RECORD_KEPT:
+        for model in ("int_identifiers_unioned", "int_identity_edges_observed"):
             left = con.execute(
                 f"select count(*) from intermediate.{model} "
                 "where record_type = 'shop_order' and record_id = ?",
                 [order_id],
             ).fetchone()[0]
             assert left == 0, f"{model} kept {left} rows of {order_id}"
-        after = con.execute(
-            "select count(*) from intermediate.int_identifiers_unioned"
-        ).fetchone()[0]
+        # the record itself stays, now with no identifier and no customer
+        assert con.execute(
+            "select customer_id, identifier_count from intermediate.int_source_records_resolved "
+            "where record_type = 'shop_order' and record_id = ?",
+            [order_id],
+        ).fetchall() == [(None, 0)]
+        after = con.execute("select count(*) from intermediate.int_identifiers_unioned").fetchone()[
+            0
+        ]
     # only that order's rows went: every other record was kept
     assert after == before - lost
+
+
+def test_records_follow_their_identifiers_to_another_customer(
+    warehouses: dict, shared_s_landing: Path, tmp_path: Path
+) -> None:
+    # no record changed, but one identifier now resolves to another customer (a merge or a split
+    # does that): int_source_records_resolved recomputes the records carrying it, and only those
+    root = tmp_path / "moved"
+    shutil.copytree(warehouses["nightly"].parent, root / "data")
+    warehouse = root / "data" / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        # a CRM id: it decides its records' customer whenever it is graph-resolved
+        identifier_type, identifier_value, customer_id = con.execute(
+            "select identifier_type, identifier_value, customer_id "
+            "from intermediate.int_identifiers_resolved "
+            "where identifier_type = 'crm_contact_id' and resolution_method = 'graph' "
+            "order by identifier_value limit 1"
+        ).fetchone()
+        carriers = {
+            row[0]
+            for row in con.execute(
+                "select distinct record_type || ':' || record_id "
+                "from intermediate.int_identifiers_unioned "
+                "where identifier_type = ? and identifier_value = ?",
+                [identifier_type, identifier_value],
+            ).fetchall()
+        }
+        assert carriers
+        before = dict(
+            con.execute(
+                "select source_record_id, customer_id from intermediate.int_source_records_resolved"
+            ).fetchall()
+        )
+        assert {before[record] for record in carriers} == {customer_id}
+        # the whole customer moves, as in a re-anchored merge
+        con.execute(
+            "update intermediate.int_identifiers_resolved set customer_id = 'moved', "
+            "_resolution_changed_at = _resolution_changed_at + interval 1 day "
+            "where customer_id = ?",
+            [customer_id],
+        )
+    _run_models(root, shared_s_landing, tmp_path, "int_source_records_resolved")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        after = dict(
+            con.execute(
+                "select source_record_id, customer_id from intermediate.int_source_records_resolved"
+            ).fetchall()
+        )
+        stamps = con.execute(
+            "select count(distinct _staged_at) from intermediate.int_source_records_resolved"
+        ).fetchone()[0]
+    assert after.keys() == before.keys()
+    moved = {record for record in after if after[record] != before[record]}
+    assert carriers <= moved
+    # only the customer's records moved, all of them to 'moved'
+    assert {before[record] for record in moved} == {customer_id}
+    assert {after[record] for record in moved} == {"moved"}
+    assert {record for record, customer in before.items() if customer == customer_id} == moved
+    assert stamps == NIGHTS + 2

@@ -51,57 +51,45 @@
 {%- endmacro %}
 
 
-{#- The web cookies and the messaging addresses with summary rows staged after `since`: the keys
-    by which their summary rows are re-read whole. -#}
-{% macro identity_changed_cookies(since) -%}
-    select distinct anonymous_id
-    from {{ ref('int_web_identifier_sets') }}
-    where {{ clientbase.newer_than('_staged_at', since) }}
-{%- endmacro %}
-
-
-{% macro identity_changed_addresses(since) -%}
-    select distinct
-        channel,
-        address_raw
-    from {{ ref('int_message_addresses_summarised') }}
-    where {{ clientbase.newer_than('_staged_at', since) }}
-{%- endmacro %}
-
-
 {#- (record_type, record_id) of every record with an input row staged after `since`, in the
-    record keys of int_identifiers_unioned. -#}
-{% macro identity_changed_records(since) -%}
-    {%- set single_row_sources = [
-        ('crm_contact', 'contact_id', 'stg_crm__contacts'),
-        ('shop_order', 'order_id', 'stg_shop__orders'),
-        ('pos_receipt', 'receipt_id', 'stg_pos__receipts'),
-        ('loyalty_card', 'card_number', 'stg_loyalty__cards'),
-        ('survey_response', 'response_id', 'stg_surveys__responses'),
-    ] -%}
-    {%- for record_type, id_column, model in single_row_sources %}
-        select
-            '{{ record_type }}' as record_type,
-            {{ id_column }} as record_id
-        from {{ ref(model) }}
+    record keys of int_identifiers_unioned; only the given record types when `record_types` is
+    a list. A web cookie or a messaging address is changed when one of its summary rows is.
+    With `resolution_changes`, also every record carrying an identifier whose resolution
+    (customer, method, exclusion) changed after `since` (int_identifiers_resolved); a record
+    can then be listed twice. -#}
+{% macro identity_changed_records(since, record_types=none, resolution_changes=false) -%}
+    {%- set sources = clientbase.identity_record_sources() -%}
+    {%- if record_types is not none -%}
+        {%- set sources = sources | selectattr('record_type', 'in', record_types) | list -%}
+    {%- endif -%}
+    {%- for source in sources %}
+        select {% if source.summarised %}distinct {% endif %}
+            '{{ source.record_type }}' as record_type,
+            {{ source.record_id }} as record_id
+        from {{ ref(source.model) }}
         where {{ clientbase.newer_than('_staged_at', since) }}
+        {%- if not loop.last %}
         union all
+        {%- endif %}
     {%- endfor %}
-    select
-        'web_cookie' as record_type,
-        anonymous_id as record_id
-    from ({{ clientbase.identity_changed_cookies(since) }}) as changed_cookies
-    union all
-    select
-        'messaging_address' as record_type,
-        {{ dbt.concat(["channel", "':'", "address_raw"]) }} as record_id
-    from ({{ clientbase.identity_changed_addresses(since) }}) as changed_addresses
+    {%- if resolution_changes %}
+        union all
+        select
+            observations.record_type,
+            observations.record_id
+        from {{ ref('int_identifiers_unioned') }} as observations
+        inner join {{ ref('int_identifiers_resolved') }} as resolved
+            on
+                observations.identifier_type = resolved.identifier_type
+                and observations.identifier_value = resolved.identifier_value
+        where {{ clientbase.newer_than('resolved._resolution_changed_at', since) }}
+    {%- endif %}
 {%- endmacro %}
 
 
 {#- Pre-hook of a model kept by record: deletes the rows of the records tonight's run
     recomputes (the model's body reads the same state, before this runs). -#}
-{% macro identity_records_pre_hook() -%}
+{% macro identity_records_pre_hook(resolution_changes=false) -%}
     {%- if is_incremental() and execute -%}
         {%- set since = clientbase.identity_records_changed_since() -%}
         {%- if since is none %}
@@ -110,7 +98,10 @@
             delete from {{ this }} as held
             where exists (
                 select 1
-                from ({{ clientbase.identity_changed_records(since) }}) as changed
+                from (
+                    {{ clientbase.identity_changed_records(
+                        since, resolution_changes=resolution_changes) }}
+                ) as changed
                 where
                     changed.record_type = held.record_type
                     and changed.record_id = held.record_id
@@ -120,12 +111,29 @@
 {%- endmacro %}
 
 
-{#- The config of a model kept by record. -#}
-{% macro identity_records_config() -%}
+{#- The config of a model kept by record; `resolution_changes`: its records also change with
+    the resolution of their identifiers. -#}
+{% macro identity_records_config(resolution_changes=false) -%}
     {{ config(
         materialized=clientbase.upsert_materialization(),
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook="{{ clientbase.identity_records_pre_hook() }}",
+        pre_hook="{{ clientbase.identity_records_pre_hook(resolution_changes="
+            ~ resolution_changes ~ ") }}",
     ) }}
+{%- endmacro %}
+
+
+{#- Post-hook of int_identifiers_resolved: drops the identifiers no record carries any more (the
+    upsert only writes the identifiers of tonight's graph). Their records were restaged, so the
+    models kept by record recompute them anyway. -#}
+{% macro identity_resolved_post_hook() -%}
+    {%- if is_incremental() %}
+        delete from {{ this }} as held
+        where not exists (
+            select 1
+            from {{ ref('int_identifiers_numbered') }} as numbered
+            where numbered.identifier_key = held.identifier_key
+        )
+    {%- endif -%}
 {%- endmacro %}

@@ -1,9 +1,27 @@
+{{
+    config(
+        materialized=clientbase.upsert_materialization(),
+        unique_key='identifier_key',
+        incremental_strategy=clientbase.upsert_strategy(),
+        on_schema_change='fail',
+        post_hook="{{ clientbase.identity_resolved_post_hook() }}",
+    )
+}}
+
 -- Every identifier with the customer it resolved to. The customer id is the hash of the
 -- component's earliest identifier (first seen, then type rank, then value): it stays the same
 -- from one build to the next as long as that identifier stays in the cluster, and when two
 -- clusters merge the older one's id survives - it is derived from data, never a row number.
 -- Excluded identifiers (junk, hubs) link nobody; they still resolve to a customer when every
 -- record they were seen on points to one and the same customer, else customer_id is null.
+--
+-- Kept by identifier, with the run that last changed its resolution: the whole graph is resolved
+-- every night (one new edge can merge two old customers), but only the identifiers whose row
+-- differs from the one held are written, and `_resolution_changed_at` moves only when the
+-- customer, the resolution method or the exclusion changed. The models kept by record that
+-- depend on the resolution (int_source_records_resolved) recompute the records of those
+-- identifiers and nothing else (macros/identity/identity_records_incremental.sql). A post-hook
+-- deletes the identifiers no record carries any more.
 
 with
 
@@ -121,6 +139,44 @@ final as (
         on identifiers.identifier_key = excluded_attached.identifier_key
     left join excluded
         on identifiers.identifier_key = excluded.identifier_key
+),
+
+{%- set resolution_columns = ['customer_id', 'resolution_method', 'is_excluded',
+                              'exclusion_reason'] %}
+
+{% if is_incremental() %}
+    {#- every column the table holds but the stamp (on_schema_change fail: the same as final's) #}
+    {%- set held_columns = adapter.get_columns_in_relation(this) | map(attribute='name')
+        | reject('equalto', '_resolution_changed_at') | list %}
+    held as (
+        select * from {{ this }}
+    ),
+{% endif %}
+
+-- tonight's row of every identifier whose row differs from the one held, stamped with this
+-- run's start when its resolution changed (or it is new), else with the stamp it had
+stamped as (
+    select
+        final.*,
+        {%- if is_incremental() %}
+            case
+                when
+                    held.identifier_key is null
+                    or {{ clientbase.any_column_differs('final', 'held', resolution_columns) }}
+                    then {{ clientbase.staged_at() }}
+                else held._resolution_changed_at
+            end as _resolution_changed_at
+        {%- else %}
+            {{ clientbase.staged_at() }} as _resolution_changed_at
+        {%- endif %}
+    from final
+    {% if is_incremental() %}
+        left join held
+            on final.identifier_key = held.identifier_key
+        where
+            held.identifier_key is null
+            or {{ clientbase.any_column_differs('final', 'held', held_columns) }}
+    {% endif %}
 )
 
-select * from final
+select * from stamped

@@ -44,8 +44,8 @@ web_identifier_sets as (
     select * from {{ ref('int_web_identifier_sets') }}
     {%- if since is not none %}
         where anonymous_id in (
-            select changed_cookies.anonymous_id
-            from ({{ clientbase.identity_changed_cookies(since) }}) as changed_cookies
+            select changed_cookies.record_id
+            from ({{ clientbase.identity_changed_records(since, ['web_cookie']) }}) as changed_cookies
         )
     {%- endif %}
 ),
@@ -54,10 +54,11 @@ message_addresses_by_event_type as (
     select summarised.*
     from {{ ref('int_message_addresses_summarised') }} as summarised
     {%- if since is not none %}
-        inner join ({{ clientbase.identity_changed_addresses(since) }}) as changed_addresses
-            on
-                summarised.channel = changed_addresses.channel
-                and summarised.address_raw = changed_addresses.address_raw
+        inner join (
+            {{ clientbase.identity_changed_records(since, ['messaging_address']) }}
+        ) as changed_addresses
+            on {{ dbt.concat(["summarised.channel", "':'", "summarised.address_raw"]) }}
+            = changed_addresses.record_id
     {%- endif %}
 ),
 
@@ -68,9 +69,7 @@ survey_responses as (
 
 crm_observations as (
     select
-        'crm' as source_system,
-        'crm_contact' as record_type,
-        contact_id as record_id,
+        {{ clientbase.identity_record_key('crm') }},
         created_at as observed_at,
         updated_at as last_observed_at,
         contact_id as crm_contact_id,
@@ -89,9 +88,7 @@ crm_observations as (
 
 shop_observations as (
     select
-        'shop' as source_system,
-        'shop_order' as record_type,
-        order_id as record_id,
+        {{ clientbase.identity_record_key('shop') }},
         ordered_at as observed_at,
         updated_at as last_observed_at,
         user_id as crm_contact_id,
@@ -110,9 +107,7 @@ shop_observations as (
 
 pos_observations as (
     select
-        'pos' as source_system,
-        'pos_receipt' as record_type,
-        receipts.receipt_id as record_id,
+        {{ clientbase.identity_record_key('pos', relation='receipts') }},
         -- tills print local time; the store's zone turns it into UTC like every other source
         {{ clientbase.local_to_utc('receipts.purchased_at_local', 'stores.time_zone') }} as observed_at,
         {{ clientbase.local_to_utc('receipts.purchased_at_local', 'stores.time_zone') }} as last_observed_at,
@@ -134,9 +129,7 @@ pos_observations as (
 
 loyalty_observations as (
     select
-        'loyalty' as source_system,
-        'loyalty_card' as record_type,
-        card_number as record_id,
+        {{ clientbase.identity_record_key('loyalty') }},
         issued_at as observed_at,
         updated_at as last_observed_at,
         cast(null as {{ dbt.type_string() }}) as crm_contact_id,
@@ -158,9 +151,7 @@ loyalty_observations as (
 -- events, ~3M sets).
 web_observations as (
     select
-        'web' as source_system,
-        'web_cookie' as record_type,
-        anonymous_id as record_id,
+        {{ clientbase.identity_record_key('web') }},
         first_occurred_at as observed_at,
         last_occurred_at as last_observed_at,
         user_id as crm_contact_id,
@@ -198,9 +189,7 @@ message_addresses as (
 
 messaging_observations as (
     select
-        'messaging' as source_system,
-        'messaging_address' as record_type,
-        {{ dbt.concat(["channel", "':'", "address_raw"]) }} as record_id,
+        {{ clientbase.identity_record_key('messaging') }},
         observed_at,
         last_observed_at,
         cast(null as {{ dbt.type_string() }}) as crm_contact_id,
@@ -225,9 +214,7 @@ messaging_observations as (
 
 survey_observations as (
     select
-        'surveys' as source_system,
-        'survey_response' as record_type,
-        response_id as record_id,
+        {{ clientbase.identity_record_key('surveys') }},
         submitted_at as observed_at,
         submitted_at as last_observed_at,
         cast(null as {{ dbt.type_string() }}) as crm_contact_id,

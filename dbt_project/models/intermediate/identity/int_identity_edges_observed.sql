@@ -14,13 +14,9 @@
 
 -- The changed records are listed from the inputs of int_identifiers_unioned (a record that lost
 -- every identifier has no row there, but its edges must go):
--- depends_on: {{ ref('stg_crm__contacts') }}
--- depends_on: {{ ref('stg_shop__orders') }}
--- depends_on: {{ ref('stg_pos__receipts') }}
--- depends_on: {{ ref('stg_loyalty__cards') }}
--- depends_on: {{ ref('stg_surveys__responses') }}
--- depends_on: {{ ref('int_web_identifier_sets') }}
--- depends_on: {{ ref('int_message_addresses_summarised') }}
+{%- for source in clientbase.identity_record_sources() %}
+-- depends_on: {{ ref(source.model) }}
+{%- endfor %}
 
 {%- set since = clientbase.identity_records_changed_since() %}
 

@@ -5,87 +5,66 @@
 -- if a steward's never_link split them); failing that, of an excluded identifier that belongs
 -- to a single customer; a record with no usable identifier has a null customer_id.
 
+-- Incremental by source record: a night recomputes the records staged since the newest stamp the
+-- table holds and the records carrying an identifier whose resolution changed since then (a
+-- merge, a split, a new exclusion), and keeps every other record's row
+-- (macros/identity/identity_records_incremental.sql).
+
+{{ clientbase.identity_records_config(resolution_changes=true) }}
+
+{%- set since = clientbase.identity_records_changed_since() %}
+
 with
 
-contacts as (
-    select * from {{ ref('stg_crm__contacts') }}
-),
-
-orders as (
-    select * from {{ ref('stg_shop__orders') }}
-),
-
-receipts as (
-    select * from {{ ref('stg_pos__receipts') }}
-),
-
-cards as (
-    select * from {{ ref('stg_loyalty__cards') }}
-),
-
-message_addresses as (
-    select * from {{ ref('int_message_addresses_summarised') }}
-),
-
-survey_responses as (
-    select * from {{ ref('stg_surveys__responses') }}
-),
+{% if since is not none %}
+    changed_records as (
+        {{ clientbase.identity_changed_records(since, resolution_changes=true) }}
+    ),
+{% endif %}
 
 observations as (
-    select * from {{ ref('int_identifiers_unioned') }}
+    select unioned.*
+    from {{ ref('int_identifiers_unioned') }} as unioned
+    {%- if since is not none %}
+        where exists (
+            select 1
+            from changed_records
+            where
+                changed_records.record_type = unioned.record_type
+                and changed_records.record_id = unioned.record_id
+        )
+    {%- endif %}
 ),
 
 resolved as (
     select * from {{ ref('int_identifiers_resolved') }}
 ),
 
+-- every record of every source (macros/identity/identity_record_sources.sql), one row each
+listed_records as (
+    {%- for source in clientbase.identity_record_sources() %}
+        select {% if source.summarised %}distinct {% endif %}
+            {{ clientbase.identity_record_key(source.source_system) }}
+        from {{ ref(source.model) }}
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+),
+
 all_records as (
-    select
-        'crm' as source_system,
-        'crm_contact' as record_type,
-        contact_id as record_id
-    from contacts
-    union all
-    select
-        'shop' as source_system,
-        'shop_order' as record_type,
-        order_id as record_id
-    from orders
-    union all
-    select
-        'pos' as source_system,
-        'pos_receipt' as record_type,
-        receipt_id as record_id
-    from receipts
-    union all
-    select
-        'loyalty' as source_system,
-        'loyalty_card' as record_type,
-        card_number as record_id
-    from cards
-    union all
-    -- a cookie is its own identifier, so every web record has exactly one `cookie` observation
-    -- (its value is the record id): the same set as the distinct cookies of the events, at a
-    -- fraction of the cost (size L: 39M events)
-    select
-        'web' as source_system,
-        'web_cookie' as record_type,
-        record_id
-    from observations
-    where record_type = 'web_cookie' and identifier_type = 'cookie'
-    union all
-    select distinct
-        'messaging' as source_system,
-        'messaging_address' as record_type,
-        {{ dbt.concat(["channel", "':'", "address_raw"]) }} as record_id
-    from message_addresses
-    where address_raw is not null
-    union all
-    select
-        'surveys' as source_system,
-        'survey_response' as record_type,
-        response_id as record_id
-    from survey_responses
+    select listed_records.*
+    from listed_records
+    {% if since is not none %}
+        inner join (
+            select distinct
+                record_type,
+                record_id
+            from changed_records
+        ) as changed
+            on
+                listed_records.record_type = changed.record_type
+                and listed_records.record_id = changed.record_id
+    {% endif %}
+    where listed_records.record_id is not null
 ),
 
 -- each record's identifiers with their customers, in one window pass per record: the preferred
@@ -141,7 +120,9 @@ final as (
             when chosen.customer_id is not null then chosen.identifier_type
         end as resolved_via_identifier_type,
         coalesce(chosen.identifier_count, 0) as identifier_count,
-        coalesce(chosen.is_split_by_override, false) as is_split_by_override
+        coalesce(chosen.is_split_by_override, false) as is_split_by_override,
+        -- the run that computed the record's row
+        {{ clientbase.staged_at() }} as _staged_at
     from all_records
     left join chosen
         on
