@@ -153,6 +153,12 @@ def warehouses(shared_s_landing: Path, tmp_path_factory: pytest.TempPathFactory)
     }
 
 
+def _nightly_copy(warehouses: dict, root: Path) -> Path:
+    """A copy of the nightly warehouse's data folder under root/data, for a test to change."""
+    shutil.copytree(warehouses["nightly"].parent, root / "data")
+    return root
+
+
 def _connect(warehouses: dict) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute(f"attach '{warehouses['nightly']}' as nightly (read_only)")
@@ -288,8 +294,7 @@ def test_an_event_summary_recomputes_when_its_log_changed_behind_it(
 ) -> None:
     # an event leaves the log but not the summary (as when an erasure or a replaced copy
     # changes staging behind it): the next run must not merge onto stale counts
-    root = tmp_path / "changed"
-    shutil.copytree(warehouses["nightly"].parent, root / "data")
+    root = _nightly_copy(warehouses, tmp_path / "changed")
     with duckdb.connect(str(root / "data" / "warehouse.duckdb")) as con:
         con.execute(
             "delete from staging.stg_web__events where event_id = "
@@ -388,8 +393,7 @@ def test_a_record_that_lost_every_identifier_loses_its_rows(
 ) -> None:
     # a new version of an order carries no identifier at all: no row of tonight replaces the
     # old ones, so they must go by the list of changed records, not by the rows written
-    root = tmp_path / "lost"
-    shutil.copytree(warehouses["nightly"].parent, root / "data")
+    root = _nightly_copy(warehouses, tmp_path / "lost")
     warehouse = root / "data" / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:
         order_id, kept_rows = con.execute(
@@ -439,8 +443,7 @@ def test_records_follow_their_identifiers_to_another_customer(
 ) -> None:
     # no record changed, but one identifier now resolves to another customer (a merge or a split
     # does that): int_source_records_resolved recomputes the records carrying it, and only those
-    root = tmp_path / "moved"
-    shutil.copytree(warehouses["nightly"].parent, root / "data")
+    root = _nightly_copy(warehouses, tmp_path / "moved")
     warehouse = root / "data" / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:
         # a CRM id: it decides its records' customer whenever it is graph-resolved
