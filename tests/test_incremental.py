@@ -49,7 +49,9 @@ LEDGERS = {
 }
 # What changed between builds: empty by definition after a first (full) build.
 CHANGE_LOGS = {"identity_changes"}
-BUILD_COLUMNS = {"build_id", "built_at"}
+# Columns that say which build or run wrote a row (customer_identity_edges is kept by record and
+# stamps each row with the run that computed it).
+BUILD_COLUMNS = {"build_id", "built_at", "_staged_at"}
 
 
 def _env(root: Path, landing: Path) -> dict[str, str]:
@@ -494,3 +496,116 @@ def test_records_follow_their_identifiers_to_another_customer(
     assert {after[record] for record in moved} == {"moved"}
     assert {record for record, customer in before.items() if customer == customer_id} == moved
     assert stamps == NIGHTS + 2
+
+
+def test_identity_edges_mart_is_kept_by_record(warehouses: dict) -> None:
+    # equal to a rebuild (test_every_mart_row_for_row), and the nights kept the rows of the
+    # records they did not change: stamps of several runs, where a rebuild has one
+    con = _connect(warehouses)
+    stamps = {
+        catalog: con.execute(
+            f"select count(distinct _staged_at) from {catalog}.marts.customer_identity_edges"
+        ).fetchone()[0]
+        for catalog in ("nightly", "rebuilt")
+    }
+    assert stamps == {"nightly": NIGHTS + 1, "rebuilt": 1}
+
+
+IDENTITY_EDGE_MODELS = (
+    "int_identity_override_pairs",
+    "int_identity_edges_filtered",
+    "customer_identity_edges",
+)
+
+
+def _identity_edges(con: duckdb.DuckDBPyConnection) -> dict:
+    return {
+        row[0]: row[1:]
+        for row in con.execute(
+            "select customer_identity_edge_id, is_linking, not_linking_reason, override_id, "
+            "_staged_at from marts.customer_identity_edges"
+        ).fetchall()
+    }
+
+
+def test_identity_edges_follow_a_steward_decision_and_its_removal(
+    warehouses: dict, shared_s_landing: Path, tmp_path: Path
+) -> None:
+    # No record changed and no identifier moved: a steward marks a linking pair never_link, and
+    # later takes the decision back. customer_identity_edges recomputes the records carrying the
+    # pair both times (the second time found by the override_id its rows hold), and only those.
+    root = _nightly_copy(warehouses, tmp_path / "decided")
+    warehouse = root / "data" / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        key_a, key_b, value_a, value_b, type_a, type_b = con.execute(
+            "select edges.identifier_key_a, edges.identifier_key_b, "
+            "end_a.identifier_value, end_b.identifier_value, "
+            "end_a.identifier_type, end_b.identifier_type "
+            "from intermediate.int_identity_edges_filtered as edges "
+            "inner join intermediate.int_identifiers_numbered as end_a "
+            "on edges.identifier_key_a = end_a.identifier_key "
+            "inner join intermediate.int_identifiers_numbered as end_b "
+            "on edges.identifier_key_b = end_b.identifier_key "
+            "where edges.edge_source = 'observed' and edges.record_count >= 2 "
+            "order by edges.edge_id limit 1"
+        ).fetchone()
+        carriers = {
+            row[0]
+            for row in con.execute(
+                "select distinct record_type || ':' || record_id "
+                "from intermediate.int_identity_edges_observed "
+                "where identifier_key_a = ? and identifier_key_b = ?",
+                [key_a, key_b],
+            ).fetchall()
+        }
+        assert len(carriers) >= 2
+        before = _identity_edges(con)
+        carried = {
+            row[0]
+            for row in con.execute(
+                "select customer_identity_edge_id from marts.customer_identity_edges "
+                "where record_type || ':' || record_id in (select unnest(?))",
+                [sorted(carriers)],
+            ).fetchall()
+        }
+        con.execute(
+            "insert into reference.identity_overrides (override_id, override_type, "
+            "identifier_type_a, identifier_value_a, identifier_type_b, identifier_value_b, "
+            "reason, decided_by, decided_at) values ('T-1', 'never_link', ?, ?, ?, ?, "
+            "'test', 'tests', timestamp '2026-01-01')",
+            [type_a, value_a, type_b, value_b],
+        )
+    _run_models(root, shared_s_landing, tmp_path, *IDENTITY_EDGE_MODELS)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        after_decision = _identity_edges(con)
+        # the pair's rows in the mart: found by the two identifiers, in either order
+        pair_rows = {
+            row[0]
+            for row in con.execute(
+                "select customer_identity_edge_id from marts.customer_identity_edges "
+                "where (identifier_value_a = ? and identifier_value_b = ?) "
+                "or (identifier_value_a = ? and identifier_value_b = ?)",
+                [value_a, value_b, value_b, value_a],
+            ).fetchall()
+        }
+    assert after_decision.keys() == before.keys()
+    assert pair_rows and pair_rows <= carried
+    for edge in pair_rows:
+        assert after_decision[edge][:3] == (False, "never_link override", "T-1")
+    # every row of a carrying record was recomputed (new stamp); no other row was
+    restamped = {edge for edge in after_decision if after_decision[edge][3] != before[edge][3]}
+    assert restamped == carried
+    assert {edge for edge in before if after_decision[edge][:3] != before[edge][:3]} == pair_rows
+
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("delete from reference.identity_overrides where override_id = 'T-1'")
+    _run_models(root, shared_s_landing, tmp_path, *IDENTITY_EDGE_MODELS)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        after_removal = _identity_edges(con)
+    # the decision's rows came back as they were, found by the override_id they held
+    assert {edge: row[:3] for edge, row in after_removal.items()} == {
+        edge: row[:3] for edge, row in before.items()
+    }
+    assert {
+        edge for edge in after_removal if after_removal[edge][3] != after_decision[edge][3]
+    } == carried

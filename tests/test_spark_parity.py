@@ -39,6 +39,7 @@ RUN_METADATA_COLUMNS = {
     "identity_graph_health": {"build_id", "built_at"},
     "identity_mapping_state": {"build_id", "built_at"},
     "hygiene_daily": {"built_at"},
+    "customer_identity_edges": {"_staged_at"},
 }
 # Marts that must hold rows after one build (the ledger of changes is empty on a first build).
 MUST_HAVE_ROWS = {

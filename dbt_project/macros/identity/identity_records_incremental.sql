@@ -22,6 +22,13 @@
       the model writes, matters: a new version may carry no identifier at all, and then no row
       replaces the old ones.
 
+    Two models downstream of the resolution are kept by record the same way, with more reasons
+    for a record to change: int_source_records_resolved (a record's customer) and the mart
+    customer_identity_edges (a record's links with the customers and exclusions of their ends,
+    and the steward decision on each pair) also recompute the records carrying an identifier
+    whose resolution changed (int_identifiers_resolved._resolution_changed_at), and the mart
+    the records a steward decision is about, now or at the last run.
+
     Rows of unchanged records stay exactly what a rebuild writes (tests/test_incremental.py).
     What no stamp announces needs `--full-refresh` of these models, as of the daily staging
     models: a record that vanished from a day re-extracted with fewer rows, and a corrected time
@@ -44,6 +51,14 @@
     {%- elif fixed is not none or not execute -%}
         {{ return(fixed) }}
     {%- else -%}
+        {%- set held = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+        {%- if '_staged_at' not in held -%}
+            {{ exceptions.raise_compiler_error(
+                this ~ ' has no _staged_at column: it was built by a version that did not keep it'
+                ~ ' by source record. Rebuild it once: dbt build --full-refresh --select '
+                ~ this.identifier
+            ) }}
+        {%- endif -%}
         {{ return(run_query(
             'select cast(max(_staged_at) as ' ~ dbt.type_string() ~ ') from ' ~ this
         ).columns[0].values()[0]) }}
@@ -56,8 +71,13 @@
     a list. A web cookie or a messaging address is changed when one of its summary rows is.
     With `resolution_changes`, also every record carrying an identifier whose resolution
     (customer, method, exclusion) changed after `since` (int_identifiers_resolved); a record
-    can then be listed twice. -#}
-{% macro identity_changed_records(since, record_types=none, resolution_changes=false) -%}
+    can then be listed twice. With `steward_decisions` (customer_identity_edges), also every
+    record carrying a pair a steward decision is about now (int_identity_override_pairs), and
+    every record whose held rows a decision applied to at the last run (identity_held_decisions:
+    a decision removed or changed). -#}
+{% macro identity_changed_records(
+    since, record_types=none, resolution_changes=false, steward_decisions=false
+) -%}
     {%- set sources = clientbase.identity_record_sources() -%}
     {%- if record_types is not none -%}
         {%- set sources = sources | selectattr('record_type', 'in', record_types) | list -%}
@@ -84,12 +104,46 @@
                 and observations.identifier_value = resolved.identifier_value
         where {{ clientbase.newer_than('resolved._resolution_changed_at', since) }}
     {%- endif %}
+    {%- if steward_decisions %}
+        union all
+        select
+            edges.record_type,
+            edges.record_id
+        from {{ ref('int_identity_edges_observed') }} as edges
+        inner join {{ ref('int_identity_override_pairs') }} as decided
+            on
+                edges.identifier_key_a = decided.identifier_key_a
+                and edges.identifier_key_b = decided.identifier_key_b
+        {%- for record in clientbase.identity_held_decisions() %}
+        union all
+        select
+            '{{ record[0] | replace("'", "''") }}' as record_type,
+            '{{ record[1] | replace("'", "''") }}' as record_id
+        {%- endfor %}
+    {%- endif %}
+{%- endmacro %}
+
+
+{#- (record_type, record_id) of the rows of the model that a steward decision applied to when
+    they were computed (override_id not null), as a list of pairs. Read while the model is
+    rendered: its body and its pre-hook both list them before the pre-hook deletes the rows, so
+    the body recomputes what the pre-hook deleted. A handful of records (those carrying a pair
+    a steward decided on), hence a literal list rather than a read of the model's own table in
+    the body, which runs after the delete. -#}
+{% macro identity_held_decisions() -%}
+    {%- if not is_incremental() or not execute -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {{ return(run_query(
+        'select distinct record_type, record_id from ' ~ this
+        ~ ' where override_id is not null order by record_type, record_id'
+    ).rows) }}
 {%- endmacro %}
 
 
 {#- Pre-hook of a model kept by record: deletes the rows of the records tonight's run
     recomputes (the model's body reads the same state, before this runs). -#}
-{% macro identity_records_pre_hook(resolution_changes=false) -%}
+{% macro identity_records_pre_hook(resolution_changes=false, steward_decisions=false) -%}
     {%- if is_incremental() and execute -%}
         {%- set since = clientbase.identity_records_changed_since() -%}
         {%- if since is none %}
@@ -100,7 +154,10 @@
                 select 1
                 from (
                     {{ clientbase.identity_changed_records(
-                        since, resolution_changes=resolution_changes) }}
+                        since,
+                        resolution_changes=resolution_changes,
+                        steward_decisions=steward_decisions,
+                    ) }}
                 ) as changed
                 where
                     changed.record_type = held.record_type
@@ -112,14 +169,15 @@
 
 
 {#- The config of a model kept by record; `resolution_changes`: its records also change with
-    the resolution of their identifiers. -#}
-{% macro identity_records_config(resolution_changes=false) -%}
+    the resolution of their identifiers; `steward_decisions`: and with the steward decisions on
+    their pairs (the model holds override_id). -#}
+{% macro identity_records_config(resolution_changes=false, steward_decisions=false) -%}
     {{ config(
         materialized=clientbase.upsert_materialization(),
         incremental_strategy='append',
         on_schema_change='fail',
         pre_hook="{{ clientbase.identity_records_pre_hook(resolution_changes="
-            ~ resolution_changes ~ ") }}",
+            ~ resolution_changes ~ ", steward_decisions=" ~ steward_decisions ~ ") }}",
     ) }}
 {%- endmacro %}
 
