@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -775,11 +776,32 @@ def section_spark(report: Report, ws: Workspace, spark_python: Path, timeout: fl
 # ---------------------------------------------------------------------------------------------
 
 
+# What a run measures: dbt and Dagster read these files while it runs, not only at its start.
+MEASURED_CODE = ("dbt_project", "orchestration", "profiles.yml")
+
+
+def _code_state() -> str:
+    """HEAD, plus `+dirty-<hash of the diff>` when the measured code differs from it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=REPO_DIR, capture_output=True,
+                              text=True).stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    changed = git("status", "--porcelain", "--untracked-files=all", "--", *MEASURED_CODE)
+    if not changed:
+        return head
+    diff = git("diff", "HEAD", "--", *MEASURED_CODE) + changed
+    for line in changed.splitlines():
+        path = REPO_DIR / line[3:]
+        if line.startswith("??") and path.is_file():
+            diff += path.read_text(errors="replace")
+    return f"{head}+dirty-{hashlib.sha1(diff.encode()).hexdigest()[:7]}"
+
+
 def _meta(size: str, landing: Path) -> dict:
     import psutil
 
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_DIR,
-                            capture_output=True, text=True).stdout.strip() or "unknown"
+    commit = _code_state()
     landing_bytes = sum(p.stat().st_size for p in landing.rglob("*") if p.is_file()
                         and "_truth" not in p.parts)
     return {
@@ -849,6 +871,12 @@ def main(argv: list[str] | None = None) -> int:
     if "spark" in sections:
         section_spark(report, ws, args.spark_python, args.spark_timeout)
 
+    # an edit of the measured code during the run (dbt parses at each invocation) would mix two
+    # versions in one set of figures: say so in the results rather than name one commit
+    if _code_state() != meta["commit"]:
+        meta["commit"] += "+changed-during-run"
+        print("WARNING: the measured code changed during the run; the figures mix versions",
+              flush=True)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     stem = f"{date.today().isoformat()}-{meta['commit']}-{args.size}"
     if args.only:
