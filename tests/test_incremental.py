@@ -609,3 +609,61 @@ def test_identity_edges_follow_a_steward_decision_and_its_removal(
     assert {
         edge for edge in after_removal if after_removal[edge][3] != after_decision[edge][3]
     } == carried
+
+
+def test_order_lines_follow_their_order(
+    warehouses: dict, shared_s_landing: Path, tmp_path: Path
+) -> None:
+    # No line changed, but fct_orders rewrites an order (here: its stored customer is stale, as
+    # after a merge): fct_order_lines re-processes that order's lines from the rewritten row,
+    # found by the order's stamp, and keeps the lines of untouched orders as they were
+    root = _nightly_copy(warehouses, tmp_path / "lines")
+    warehouse = root / "data" / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        order_id, customer_id = con.execute(
+            "select order_id, customer_id from marts.fct_orders "
+            "where customer_id is not null and order_id in "
+            "(select order_id from marts.fct_order_lines) order by order_id limit 1"
+        ).fetchone()
+        con.execute(
+            "update marts.fct_orders set customer_id = 'stale' where order_id = ?", [order_id]
+        )
+        con.execute(
+            "update marts.fct_order_lines set customer_id = 'stale' where order_id = ?", [order_id]
+        )
+        kept_before = con.execute(
+            "select count(*) from marts.fct_order_lines where _staged_at = "
+            "(select min(_staged_at) from marts.fct_order_lines)"
+        ).fetchone()[0]
+    _run_models(root, shared_s_landing, tmp_path, "fct_orders", "fct_order_lines")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute(
+            "select distinct customer_id from marts.fct_order_lines where order_id = ?", [order_id]
+        ).fetchall() == [(customer_id,)]
+        newest = con.execute("select max(_staged_at) from marts.fct_order_lines").fetchone()[0]
+        assert con.execute(
+            "select bool_and(_staged_at = ?) from marts.fct_order_lines where order_id = ?",
+            [newest, order_id],
+        ).fetchone()[0]
+        kept_after = con.execute(
+            "select count(*) from marts.fct_order_lines where _staged_at = "
+            "(select min(_staged_at) from marts.fct_order_lines)"
+        ).fetchone()[0]
+        total = con.execute("select count(*) from marts.fct_order_lines").fetchone()[0]
+    # the first build's lines stay, apart from those of orders fct_orders re-processed
+    assert kept_after > total / 2
+    assert kept_after <= kept_before
+
+
+def test_a_table_built_before_it_held_stamps_asks_for_a_full_refresh(
+    warehouses: dict, shared_s_landing: Path, tmp_path: Path
+) -> None:
+    # a warehouse built by a version whose fct_order_lines had no run stamps: the run stops
+    # with the command that rebuilds it, instead of a binder error or a silent full read
+    root = _nightly_copy(warehouses, tmp_path / "unstamped")
+    with duckdb.connect(str(root / "data" / "warehouse.duckdb")) as con:
+        con.execute("alter table marts.fct_order_lines drop column _staged_at")
+    with pytest.raises(AssertionError) as failed:
+        _run_models(root, shared_s_landing, tmp_path, "fct_order_lines")
+    assert "has no _staged_at column" in str(failed.value)
+    assert "dbt build --full-refresh --select fct_order_lines" in str(failed.value)

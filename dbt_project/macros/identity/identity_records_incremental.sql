@@ -45,24 +45,7 @@
     run, or an empty table). Var `identity_records_staged_since` replaces the lookup (unit
     tests). -#}
 {% macro identity_records_changed_since() -%}
-    {%- set fixed = var('identity_records_staged_since', none) -%}
-    {%- if not is_incremental() -%}
-        {{ return(none) }}
-    {%- elif fixed is not none or not execute -%}
-        {{ return(fixed) }}
-    {%- else -%}
-        {%- set held = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
-        {%- if '_staged_at' not in held -%}
-            {{ exceptions.raise_compiler_error(
-                this ~ ' has no _staged_at column: it was built by a version that did not keep it'
-                ~ ' by source record. Rebuild it once: dbt build --full-refresh --select '
-                ~ this.identifier
-            ) }}
-        {%- endif -%}
-        {{ return(run_query(
-            'select cast(max(_staged_at) as ' ~ dbt.type_string() ~ ') from ' ~ this
-        ).columns[0].values()[0]) }}
-    {%- endif -%}
+    {{ return(clientbase.held_staged_since('identity_records_staged_since')) }}
 {%- endmacro %}
 
 

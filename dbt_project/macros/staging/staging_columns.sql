@@ -94,3 +94,30 @@
     {%- endif -%}
     {{ parts | join(",\n        ") }}
 {%- endmacro %}
+
+
+{#- The newest run stamp (`_staged_at`, as text) an incremental model holds: a run recomputes
+    what its inputs staged after it. None when everything is read (first build, --full-refresh,
+    a table rebuilt on every run, an empty table); var `fixed_var` replaces the lookup (unit
+    tests). A table built before the model held stamps stops the run with the command that
+    rebuilds it. -#}
+{% macro held_staged_since(fixed_var) -%}
+    {%- set fixed = var(fixed_var, none) -%}
+    {%- if not is_incremental() -%}
+        {{ return(none) }}
+    {%- elif fixed is not none or not execute -%}
+        {{ return(fixed) }}
+    {%- else -%}
+        {%- set held = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+        {%- if '_staged_at' not in held -%}
+            {{ exceptions.raise_compiler_error(
+                this ~ ' has no _staged_at column: it was built by a version that did not stamp'
+                ~ ' its rows. Rebuild it once: dbt build --full-refresh --select '
+                ~ this.identifier
+            ) }}
+        {%- endif -%}
+        {{ return(run_query(
+            'select cast(max(_staged_at) as ' ~ dbt.type_string() ~ ') from ' ~ this
+        ).columns[0].values()[0]) }}
+    {%- endif -%}
+{%- endmacro %}

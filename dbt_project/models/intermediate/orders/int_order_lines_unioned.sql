@@ -1,14 +1,31 @@
+{{
+    config(
+        materialized=clientbase.upsert_materialization(),
+        unique_key='order_line_id',
+        incremental_strategy=clientbase.upsert_strategy(),
+        on_schema_change='fail',
+    )
+}}
+
 -- Shop order lines and POS receipt lines in one grain, keyed like int_orders_unioned, with the
 -- product's categories (the interest tags customer_traits derives from what people bought).
+-- Upserted by line: a night reads only the lines staged since the newest stamp it holds (a line
+-- depends on its own staging row and its product). A corrected products reference file needs
+-- `--full-refresh` of this model and fct_order_lines (no stamp announces it), as a re-extracted
+-- day with fewer lines does for every daily staging model.
+
+{%- set since = clientbase.held_staged_since('sales_staged_since') %}
 
 with
 
 shop_lines as (
     select * from {{ ref('stg_shop__order_lines') }}
+    where {{ clientbase.newer_than('_staged_at', since) }}
 ),
 
 pos_lines as (
     select * from {{ ref('stg_pos__receipt_lines') }}
+    where {{ clientbase.newer_than('_staged_at', since) }}
 ),
 
 products as (
@@ -55,7 +72,9 @@ final as (
         cast(unioned.quantity as decimal(18, 3)) as quantity,
         cast(unioned.unit_price as decimal(18, 2)) as unit_price,
         cast(coalesce(unioned.discount_amount, 0) as decimal(18, 2)) as discount_amount,
-        cast(unioned.line_amount as decimal(18, 2)) as line_amount
+        cast(unioned.line_amount as decimal(18, 2)) as line_amount,
+        -- the run that wrote the row: what fct_order_lines compares with
+        {{ clientbase.staged_at() }} as _staged_at
     from unioned
     left join products
         on unioned.product_id = products.product_id

@@ -8,9 +8,14 @@
 }}
 
 -- One row per shop order line and POS receipt line, carrying its order's customer, time and
--- status. Re-processes the lines of orders changed in the window, new lines, and lines whose
--- order's customer changed since they were written. A line whose order is unknown (its order
--- row was quarantined upstream) is kept with null order attributes.
+-- status. A line is a function of its row in int_order_lines_unioned and its order's row in
+-- fct_orders, so a run re-processes exactly the lines written there, or whose order was written
+-- there, after the newest stamp this table holds: new and changed lines, lines of orders changed
+-- in fct_orders' window, of new orders, and of orders whose customer the identity graph
+-- re-attributed. A line whose order is unknown (its order row was quarantined upstream) is kept
+-- with null order attributes, and follows its order when the order arrives.
+
+{%- set since = clientbase.held_staged_since('sales_staged_since') %}
 
 with
 
@@ -22,12 +27,10 @@ orders as (
     select * from {{ ref('fct_orders') }}
 ),
 
-{% if is_incremental() %}
-    existing as (
-        select
-            order_line_id,
-            customer_id
-        from {{ this }}
+{% if since is not none %}
+    orders_written as (
+        select order_id from orders
+        where {{ clientbase.newer_than('_staged_at', since) }}
     ),
 {% endif %}
 
@@ -66,18 +69,14 @@ joined as (
     from lines
     left join orders
         on lines.order_id = orders.order_id
-),
-
-selected as (
-    select joined.*
-    from joined
-    {% if is_incremental() %}
-        left join existing
-            on joined.order_line_id = existing.order_line_id
+    {% if since is not none %}
         where
-            ({{ sales_window_predicate('joined.source_updated_at', this) }})
-            or existing.order_line_id is null
-            or joined.customer_id is distinct from existing.customer_id
+            {{ clientbase.newer_than('lines._staged_at', since) }}
+            or exists (
+                select 1
+                from orders_written
+                where orders_written.order_id = lines.order_id
+            )
     {% endif %}
 ),
 
@@ -104,8 +103,10 @@ final as (
         discount_amount,
         line_amount,
         net_line_amount,
-        source_updated_at
-    from selected
+        source_updated_at,
+        -- the run that wrote the row
+        {{ clientbase.staged_at() }} as _staged_at
+    from joined
 )
 
 select * from final

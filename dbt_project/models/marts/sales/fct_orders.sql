@@ -64,7 +64,10 @@ final as (
         net_amount,
         is_cancelled,
         is_purchase,
-        source_updated_at
+        source_updated_at,
+        -- the run that wrote the row: fct_order_lines re-processes the lines of orders written
+        -- after its own newest stamp
+        {{ clientbase.staged_at() }} as _staged_at
     from selected
 )
 
