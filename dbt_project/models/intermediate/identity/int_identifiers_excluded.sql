@@ -24,8 +24,8 @@ stores as (
     select * from {{ ref('stg_reference__stores') }}
 ),
 
-overrides as (
-    select * from {{ ref('identity_overrides') }}
+override_pairs as (
+    select * from {{ ref('int_identity_override_pairs') }}
 ),
 
 observations as (
@@ -168,18 +168,10 @@ clean_links as (
 -- never_link pairs, as identifier keys
 never_link as (
     select
-        side_a.identifier_key as key_a,
-        side_b.identifier_key as key_b
-    from overrides
-    inner join identifiers as side_a
-        on
-            overrides.identifier_type_a = side_a.identifier_type
-            and overrides.identifier_value_a = side_a.identifier_value
-    inner join identifiers as side_b
-        on
-            overrides.identifier_type_b = side_b.identifier_type
-            and overrides.identifier_value_b = side_b.identifier_value
-    where overrides.override_type = 'never_link'
+        identifier_key_a as key_a,
+        identifier_key_b as key_b
+    from override_pairs
+    where override_type = 'never_link'
 ),
 
 -- an identifier seen with both sides of a never_link pair is what glues them: drop it
