@@ -349,15 +349,19 @@ def test_models_kept_by_record_equal_a_rebuild(warehouses: dict, model: str) -> 
     # edge_record_id, the hash of its two identifiers and its record.
     con = _connect(warehouses)
     _assert_intermediate_equal(con, model, {"_staged_at", "identifier_key_a", "identifier_key_b"})
-    # the nights kept the rows of unchanged records: the rows carry the stamps of several runs,
-    # where a rebuild (one run) stamps them all alike
+    _assert_rows_kept(con, f"intermediate.{model}")
+
+
+def _assert_rows_kept(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """The nights kept the rows of unchanged records: `table`'s rows carry the stamps of several
+    runs, where a rebuild (one run) stamps them all alike."""
     stamps = {
         catalog: con.execute(
-            f"select count(distinct _staged_at) from {catalog}.intermediate.{model}"
+            f"select count(distinct _staged_at) from {catalog}.{table}"
         ).fetchone()[0]
         for catalog in ("nightly", "rebuilt")
     }
-    assert stamps == {"nightly": NIGHTS + 1, "rebuilt": 1}
+    assert stamps == {"nightly": NIGHTS + 1, "rebuilt": 1}, table
 
 
 def test_resolved_identifiers_equal_a_rebuild_and_keep_their_stamps(warehouses: dict) -> None:
@@ -499,16 +503,9 @@ def test_records_follow_their_identifiers_to_another_customer(
 
 
 def test_identity_edges_mart_is_kept_by_record(warehouses: dict) -> None:
-    # equal to a rebuild (test_every_mart_row_for_row), and the nights kept the rows of the
-    # records they did not change: stamps of several runs, where a rebuild has one
-    con = _connect(warehouses)
-    stamps = {
-        catalog: con.execute(
-            f"select count(distinct _staged_at) from {catalog}.marts.customer_identity_edges"
-        ).fetchone()[0]
-        for catalog in ("nightly", "rebuilt")
-    }
-    assert stamps == {"nightly": NIGHTS + 1, "rebuilt": 1}
+    # equal to a rebuild (test_every_mart_row_for_row), and kept by record like the models of
+    # RECORD_KEPT
+    _assert_rows_kept(_connect(warehouses), "marts.customer_identity_edges")
 
 
 IDENTITY_EDGE_MODELS = (
@@ -611,6 +608,13 @@ def test_identity_edges_follow_a_steward_decision_and_its_removal(
     } == carried
 
 
+# the order lines still carrying the first build's stamp
+FIRST_RUN_LINES = (
+    "select count(*) from marts.fct_order_lines "
+    "where _staged_at = (select min(_staged_at) from marts.fct_order_lines)"
+)
+
+
 def test_order_lines_follow_their_order(
     warehouses: dict, shared_s_landing: Path, tmp_path: Path
 ) -> None:
@@ -631,10 +635,7 @@ def test_order_lines_follow_their_order(
         con.execute(
             "update marts.fct_order_lines set customer_id = 'stale' where order_id = ?", [order_id]
         )
-        kept_before = con.execute(
-            "select count(*) from marts.fct_order_lines where _staged_at = "
-            "(select min(_staged_at) from marts.fct_order_lines)"
-        ).fetchone()[0]
+        kept_before = con.execute(FIRST_RUN_LINES).fetchone()[0]
     _run_models(root, shared_s_landing, tmp_path, "fct_orders", "fct_order_lines")
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute(
@@ -645,10 +646,7 @@ def test_order_lines_follow_their_order(
             "select bool_and(_staged_at = ?) from marts.fct_order_lines where order_id = ?",
             [newest, order_id],
         ).fetchone()[0]
-        kept_after = con.execute(
-            "select count(*) from marts.fct_order_lines where _staged_at = "
-            "(select min(_staged_at) from marts.fct_order_lines)"
-        ).fetchone()[0]
+        kept_after = con.execute(FIRST_RUN_LINES).fetchone()[0]
         total = con.execute("select count(*) from marts.fct_order_lines").fetchone()[0]
     # the first build's lines stay, apart from those of orders fct_orders re-processed
     assert kept_after > total / 2
