@@ -116,11 +116,12 @@
 {% macro identity_held_decisions() -%}
     {%- if not is_incremental() or not execute -%}
         {{ return([]) }}
+    {%- else -%}
+        {{ return(run_query(
+            'select distinct record_type, record_id from ' ~ this
+            ~ ' where override_id is not null order by record_type, record_id'
+        ).rows) }}
     {%- endif -%}
-    {{ return(run_query(
-        'select distinct record_type, record_id from ' ~ this
-        ~ ' where override_id is not null order by record_type, record_id'
-    ).rows) }}
 {%- endmacro %}
 
 
