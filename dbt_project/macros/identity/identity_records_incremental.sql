@@ -125,9 +125,30 @@
 {%- endmacro %}
 
 
+{#- The records a model kept by record recomputes tonight: identity_changed_records() with the
+    reasons its config declares (identity_records_config). The pre-hook that deletes and the body
+    that recomputes both call this, so the two can never disagree on which records change: a
+    record deleted and not recomputed would silently lose its rows. -#}
+{% macro identity_model_changed_records(since) -%}
+    {%- set reasons = (config.get('meta') or {}).get('identity_record_changes') -%}
+    {%- if reasons is none -%}
+        {{ exceptions.raise_compiler_error(
+            "identity_model_changed_records() is for models configured with "
+            ~ "clientbase.identity_records_config()"
+        ) }}
+    {%- else -%}
+        {{ clientbase.identity_changed_records(
+            since,
+            resolution_changes=reasons.resolution_changes,
+            steward_decisions=reasons.steward_decisions,
+        ) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
 {#- Pre-hook of a model kept by record: deletes the rows of the records tonight's run
     recomputes (the model's body reads the same state, before this runs). -#}
-{% macro identity_records_pre_hook(resolution_changes=false, steward_decisions=false) -%}
+{% macro identity_records_pre_hook() -%}
     {%- if is_incremental() and execute -%}
         {%- set since = clientbase.identity_records_changed_since() -%}
         {%- if since is none %}
@@ -136,13 +157,7 @@
             delete from {{ this }} as held
             where exists (
                 select 1
-                from (
-                    {{ clientbase.identity_changed_records(
-                        since,
-                        resolution_changes=resolution_changes,
-                        steward_decisions=steward_decisions,
-                    ) }}
-                ) as changed
+                from ({{ clientbase.identity_model_changed_records(since) }}) as changed
                 where
                     changed.record_type = held.record_type
                     and changed.record_id = held.record_id
@@ -154,14 +169,18 @@
 
 {#- The config of a model kept by record; `resolution_changes`: its records also change with
     the resolution of their identifiers; `steward_decisions`: and with the steward decisions on
-    their pairs (the model holds override_id). -#}
+    their pairs (the model holds override_id). Declared once, in the model's meta, where the
+    pre-hook and the body read them (identity_model_changed_records). -#}
 {% macro identity_records_config(resolution_changes=false, steward_decisions=false) -%}
     {{ config(
         materialized=clientbase.upsert_materialization(),
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook="{{ clientbase.identity_records_pre_hook(resolution_changes="
-            ~ resolution_changes ~ ", steward_decisions=" ~ steward_decisions ~ ") }}",
+        meta={'identity_record_changes': {
+            'resolution_changes': resolution_changes,
+            'steward_decisions': steward_decisions,
+        }},
+        pre_hook="{{ clientbase.identity_records_pre_hook() }}",
     ) }}
 {%- endmacro %}
 

@@ -34,7 +34,7 @@ changed_observations as (
     select observations.*
     from observations
     {%- if since is not none %}
-        inner join ({{ clientbase.identity_changed_records(since) }}) as changed_records
+        inner join ({{ clientbase.identity_model_changed_records(since) }}) as changed_records
             on
                 observations.record_type = changed_records.record_type
                 and observations.record_id = changed_records.record_id

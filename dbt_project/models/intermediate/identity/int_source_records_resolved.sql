@@ -18,7 +18,7 @@ with
 
 {% if since is not none %}
     changed_records as (
-        {{ clientbase.identity_changed_records(since, resolution_changes=true) }}
+        {{ clientbase.identity_model_changed_records(since) }}
     ),
 {% endif %}
 
