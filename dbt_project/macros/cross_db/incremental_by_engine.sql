@@ -10,7 +10,8 @@
 
     - Upserted facts (fct_orders, fct_order_lines): rows change after they were written (an order
       is returned, a customer merged), and every row can be rebuilt from staging. Where the
-      engine cannot upsert, they are rebuilt as tables on every run - same rows, more work:
+      engine cannot upsert, they are rebuilt as tables on every run - same rows, more work.
+      Their whole config is upsert_config(unique_key) below:
           materialized=clientbase.upsert_materialization(),
           incremental_strategy=clientbase.upsert_strategy()
 
@@ -39,6 +40,19 @@
 
 {% macro upsert_strategy() -%}
     {{ return('merge' if target.type == 'spark' else 'delete+insert') }}
+{%- endmacro %}
+
+
+{#- The config of an upserted model: upserted by `unique_key`, rebuilt as a table where the
+    engine cannot upsert, and failing on a column change (a changed model needs --full-refresh,
+    not a silent partial column). A model adds its hooks with a config() call of its own. -#}
+{% macro upsert_config(unique_key) -%}
+    {{ config(
+        materialized=clientbase.upsert_materialization(),
+        unique_key=unique_key,
+        incremental_strategy=clientbase.upsert_strategy(),
+        on_schema_change='fail',
+    ) }}
 {%- endmacro %}
 
 

@@ -172,14 +172,8 @@
 {%- endmacro %}
 
 
-{#- The config of every daily staging model: upserted by its key, rebuilt as a table where the
-    engine cannot upsert (macros/cross_db/incremental_by_engine.sql), and failing on a column
-    change (a changed model needs --full-refresh, not a silent partial column). -#}
+{#- The config of every daily staging model: upserted by its key (upsert_config,
+    macros/cross_db/incremental_by_engine.sql). -#}
 {% macro incremental_staging_config(unique_key) -%}
-    {{ config(
-        materialized=clientbase.upsert_materialization(),
-        unique_key=unique_key,
-        incremental_strategy=clientbase.upsert_strategy(),
-        on_schema_change='fail',
-    ) }}
+    {{ clientbase.upsert_config(unique_key) }}
 {%- endmacro %}

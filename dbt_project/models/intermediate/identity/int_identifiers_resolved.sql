@@ -1,12 +1,5 @@
-{{
-    config(
-        materialized=clientbase.upsert_materialization(),
-        unique_key='identifier_key',
-        incremental_strategy=clientbase.upsert_strategy(),
-        on_schema_change='fail',
-        post_hook="{{ clientbase.identity_resolved_post_hook() }}",
-    )
-}}
+{{ clientbase.upsert_config(unique_key='identifier_key') }}
+{{ config(post_hook="{{ clientbase.identity_resolved_post_hook() }}") }}
 
 -- Every identifier with the customer it resolved to. The customer id is the hash of the
 -- component's earliest identifier (first seen, then type rank, then value): it stays the same

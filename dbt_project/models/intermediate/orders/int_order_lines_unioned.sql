@@ -1,11 +1,4 @@
-{{
-    config(
-        materialized=clientbase.upsert_materialization(),
-        unique_key='order_line_id',
-        incremental_strategy=clientbase.upsert_strategy(),
-        on_schema_change='fail',
-    )
-}}
+{{ clientbase.upsert_config(unique_key='order_line_id') }}
 
 -- Shop order lines and POS receipt lines in one grain, keyed like int_orders_unioned, with the
 -- product's categories (the interest tags customer_traits derives from what people bought).

@@ -1,11 +1,4 @@
-{{
-    config(
-        materialized=clientbase.upsert_materialization(),
-        unique_key='order_line_id',
-        incremental_strategy=clientbase.upsert_strategy(),
-        on_schema_change='fail',
-    )
-}}
+{{ clientbase.upsert_config(unique_key='order_line_id') }}
 
 -- One row per shop order line and POS receipt line, carrying its order's customer, time and
 -- status. A line is a function of its row in int_order_lines_unioned and its order's row in

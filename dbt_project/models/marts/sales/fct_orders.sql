@@ -1,11 +1,4 @@
-{{
-    config(
-        materialized=clientbase.upsert_materialization(),
-        unique_key='order_id',
-        incremental_strategy=clientbase.upsert_strategy(),
-        on_schema_change='fail',
-    )
-}}
+{{ clientbase.upsert_config(unique_key='order_id') }}
 
 -- One row per shop order and per POS receipt. Incremental: a run re-processes the records
 -- changed in the window (see sales_window_predicate), records new to the table, and records
