@@ -1,6 +1,7 @@
 """Contact-point library checks and the publishing gate's reading of dbt run results."""
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -200,20 +201,46 @@ def spy(monkeypatch):
     monkeypatch.setattr(cp, "build_contact_point_checks", original)
 
 
-def test_a_night_reads_only_new_raw_files_and_checks_only_new_values(tmp_path, spy):
+def _stamps(path) -> dict:
+    stamps = pd.read_parquet(path).set_index("value_raw")["_loaded_at"]
+    return {value: pd.Timestamp(stamp) for value, stamp in stamps.items()}
+
+
+def _a_day_later(monkeypatch, stamps: dict) -> pd.Timestamp:
+    """Make the asset's clock read a day after the given stamps; returns that stamp."""
+    later = max(stamps.values()).to_pydatetime().astimezone(UTC) + timedelta(days=1)
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return later
+
+    monkeypatch.setattr(cp, "datetime", Clock)
+    return pd.Timestamp(later)
+
+
+def test_a_night_reads_only_new_raw_files_and_checks_only_new_values(tmp_path, spy, monkeypatch):
     raw = tmp_path / "raw"
     _write_day(
         raw, "2026-10-01", {"email": ["a@x.ru", "info@y.ru"], "phone": ["+48512345678", "bad"]}
     )  # noqa: E501
     first = cp.write_contact_point_checks(raw)
     assert (first.mode, first.files_read, first.checked_now) == ("full", 1, 4)
+    first_stamps = _stamps(first.path)
 
     # next night: a new day holding one known and two new values; the old day is not read
     _write_day(raw, "2026-10-02", {"email": ["a@x.ru", "new@x.ru"], "phone": [None, "89123456789"]})  # noqa: E501
     spy.clear()
+    tonight = _a_day_later(monkeypatch, first_stamps)
     night = cp.write_contact_point_checks(raw)
     assert (night.mode, night.files_read, night.checked_now) == ("incremental", 1, 2)
     assert sorted(spy) == ["89123456789", "new@x.ru"]
+    # the values checked before keep their check time; only tonight's are stamped tonight,
+    # which is what staging merges (stg_hygiene__contact_point_checks)
+    night_stamps = _stamps(night.path)
+    assert {v: night_stamps[v] for v in first_stamps} == first_stamps
+    stamped_tonight = {value for value, stamp in night_stamps.items() if stamp == tonight}
+    assert stamped_tonight == {"89123456789", "new@x.ru"}
     # the same rows, in the same order, as checking the whole raw zone from scratch
     written = _written(night.path)
     scratch = cp.build_contact_point_checks(cp.read_distinct_raw_values(raw)).astype("string")
@@ -231,7 +258,7 @@ def test_reruns_check_only_new_values_and_drop_vanished_ones(tmp_path, spy, monk
     raw = tmp_path / "raw"
     first = {"email": ["a@x.ru", "info@y.ru", "gone@z.ru"], "phone": ["+48512345678", "bad", None]}
     _write_day(raw, "2026-10-01", first)
-    cp.write_contact_point_checks(raw)
+    stamps = _stamps(cp.write_contact_point_checks(raw).path)
 
     # the same file rewritten (re-extracted, or scrubbed by an erasure): one value vanished,
     # two are new. A changed file means every raw file is read again.
@@ -241,10 +268,13 @@ def test_reruns_check_only_new_values_and_drop_vanished_ones(tmp_path, spy, monk
     }  # noqa: E501
     _write_day(raw, "2026-10-01", second)
     spy.clear()
+    tonight = _a_day_later(monkeypatch, stamps)
     result = cp.write_contact_point_checks(raw)
     assert result.mode == "full"
     assert sorted(spy) == ["89123456789", "new@x.ru"]
     assert result.checked_now == 2
+    # a full read stamps every row: values may have left, and staging rebuilds on that sign
+    assert set(_stamps(result.path).values()) == {tonight}
 
     # same rows, same order as checking everything from scratch
     spy.clear()

@@ -312,23 +312,25 @@ def test_an_event_summary_recomputes_when_its_log_changed_behind_it(
     assert summarised == logged
 
 
-def _assert_intermediate_equal(con: duckdb.DuckDBPyConnection, model: str, skip: set[str]) -> None:
-    """The nightly and the rebuilt intermediate `model` hold the same rows, `skip` aside (run
-    stamps, and the integer keys each warehouse assigns in the order it first saw them)."""
+def _assert_intermediate_equal(
+    con: duckdb.DuckDBPyConnection, model: str, skip: set[str], schema: str = "intermediate"
+) -> None:
+    """The nightly and the rebuilt `model` hold the same rows, `skip` aside (run stamps, and the
+    integer keys each warehouse assigns in the order it first saw them)."""
     columns = ", ".join(
         f'"{r[0]}"'
         for r in con.execute(
             "select column_name from duckdb_columns() where database_name = 'rebuilt' and "
-            "schema_name = 'intermediate' and table_name = ? and not list_contains(?, column_name) "
+            "schema_name = ? and table_name = ? and not list_contains(?, column_name) "
             "order by column_index",
-            [model, sorted(skip)],
+            [schema, model, sorted(skip)],
         ).fetchall()
     )
-    assert '"record_id"' in columns or '"identifier"' in columns, columns
+    assert any(key in columns for key in ('"record_id"', '"identifier"', "_key")), columns
     for left, right in (("nightly", "rebuilt"), ("rebuilt", "nightly")):
         only = con.execute(
-            f"select count(*) from (select {columns} from {left}.intermediate.{model} "
-            f"except all select {columns} from {right}.intermediate.{model})"
+            f"select count(*) from (select {columns} from {left}.{schema}.{model} "
+            f"except all select {columns} from {right}.{schema}.{model})"
         ).fetchone()[0]
         assert only == 0, f"{model}: {only} rows only in {left}"
 
@@ -665,3 +667,79 @@ def test_a_table_built_before_it_held_stamps_asks_for_a_full_refresh(
         _run_models(root, shared_s_landing, tmp_path, "fct_order_lines")
     assert "has no _staged_at column" in str(failed.value)
     assert "dbt build --full-refresh --select fct_order_lines" in str(failed.value)
+
+
+CONTACT_POINT_CHECKS = "stg_hygiene__contact_point_checks"
+
+
+def test_contact_point_checks_merged_by_night_equal_a_rebuild(warehouses: dict) -> None:
+    # The nights merged only their new spellings (macros/staging/contact_point_checks.sql): the
+    # rows equal a build over every spelling, the check times aside, which are the nights'
+    # own. Several check times in the nightly table show the nights did merge.
+    con = _connect(warehouses)
+    _assert_intermediate_equal(con, CONTACT_POINT_CHECKS, {"checked_at"}, schema="staging")
+    stamps = {
+        catalog: con.execute(
+            f"select count(distinct checked_at) from {catalog}.staging.{CONTACT_POINT_CHECKS}"
+        ).fetchone()[0]
+        for catalog in ("nightly", "rebuilt")
+    }
+    assert stamps == {"nightly": NIGHTS + 1, "rebuilt": 1}
+
+
+def test_contact_point_checks_rebuild_when_a_value_left_the_raw_zone(
+    warehouses: dict, shared_s_landing: Path, tmp_path: Path
+) -> None:
+    """A raw file rewritten without a value (re-extracted, or scrubbed): the checks asset reads
+    everything again and stamps every row, and staging rebuilds instead of merging, so the
+    value's contact point leaves it."""
+    from orchestration.assets import contact_points as cp
+
+    root = _nightly_copy(warehouses, tmp_path / "left")
+    raw = root / "data" / "raw"
+    warehouse = root / "data" / "warehouse.duckdb"
+    every_value = " union all ".join(
+        f"select {c.column} as value_raw, filename from read_parquet("
+        f"'{raw}/{c.system}/{c.table}/**/*.parquet', filename = true) where {c.where}"
+        for c in cp.RAW_CONTACT_COLUMNS
+    )
+    with duckdb.connect(str(warehouse)) as con:
+        # a CRM email held by one raw row, the only spelling of its contact point
+        value, raw_file = con.execute(
+            f"select value_raw, any_value(filename) from ({every_value}) "
+            f"where value_raw in (select value_raw from staging.{CONTACT_POINT_CHECKS} "
+            "where contact_point_type = 'email' and spelling_count = 1) "
+            "group by value_raw having count(*) = 1 and bool_and(filename like '%/crm/%') "
+            "order by value_raw limit 1"
+        ).fetchone()
+        key = con.execute(
+            f"select contact_point_key from staging.{CONTACT_POINT_CHECKS} where value_raw = ?",
+            [value],
+        ).fetchone()[0]
+        rewritten = Path(raw_file).with_name("rewritten.tmp")
+        con.execute(
+            f"copy (select * from read_parquet('{raw_file}') where email is distinct from ?) "
+            f"to '{rewritten}' (format parquet)",
+            [value],
+        )
+    rewritten.replace(raw_file)
+    assert cp.write_contact_point_checks(raw).mode == "full"
+
+    _run_models(root, shared_s_landing, tmp_path, CONTACT_POINT_CHECKS)
+    with duckdb.connect(str(warehouse)) as con:
+        held = con.execute(
+            f"select count(*) from staging.{CONTACT_POINT_CHECKS} where contact_point_key = ?",
+            [key],
+        ).fetchone()[0]
+        assert held == 0, f"{key} stayed after its only raw value left"
+        con.execute(f"create table main.after_night as from staging.{CONTACT_POINT_CHECKS}")
+    _run_models(root, shared_s_landing, tmp_path, CONTACT_POINT_CHECKS, "--full-refresh")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        only = [
+            con.execute(f"select count(*) from (from {a} except all from {b})").fetchone()[0]
+            for a, b in (
+                ("main.after_night", f"staging.{CONTACT_POINT_CHECKS}"),
+                (f"staging.{CONTACT_POINT_CHECKS}", "main.after_night"),
+            )
+        ]
+        assert only == [0, 0], "the rebuilt night differs from a full refresh"

@@ -376,11 +376,12 @@ class ChecksWritten:
 
 
 def _previous_checks_sql(target: Path) -> str | None:
-    """Results of the last run that are still valid: checked with today's library versions. An
-    unreadable file is ignored (everything is checked again), never trusted."""
+    """Results of the last run that are still valid, with when they were checked: checked with
+    today's library versions. An unreadable file is ignored (everything is checked again), never
+    trusted."""
     if not target.exists():
         return None
-    columns = ", ".join(OUTPUT_COLUMNS)
+    columns = ", ".join([*OUTPUT_COLUMNS, "_loaded_at"])
     query = (
         f"select {columns} from read_parquet({_sql_string(target.as_posix())}) "
         f"where checked_with = {_sql_string(checked_with())}"
@@ -401,7 +402,13 @@ def write_contact_point_checks(raw_dir: Path) -> ChecksWritten:
     manifest beside the checks file lists the files (size, mtime) the checks were made from.
     When a listed file changed or vanished (re-extracted, or scrubbed by an erasure), every raw
     file is read again, so a value that left the raw zone leaves the checks too. Either way the
-    file holds one row per distinct raw value of the raw zone, ordered by type and value."""
+    file holds one row per distinct raw value of the raw zone, ordered by type and value.
+
+    `_loaded_at` says when a row was checked. A night keeps the stamps of the values checked
+    before and stamps only the new ones, so staging reads only those
+    (stg_hygiene__contact_point_checks is incremental). A full read stamps every row anew: values
+    may have left the raw zone, and a checks file whose rows are all newer than staging's tells
+    staging to rebuild instead of merging."""
     target = output_path(raw_dir)
     files = list_raw_files(raw_dir)
     known = read_manifest(raw_dir)
@@ -414,7 +421,14 @@ def write_contact_point_checks(raw_dir: Path) -> ChecksWritten:
     to_read = sorted(set(files) - set(known)) if incremental else sorted(files)
     key = "value_raw, contact_point_type"
     typed = ", ".join(f"cast({c} as varchar) as {c}" for c in OUTPUT_COLUMNS)
-    nothing = "select " + ", ".join(f"null as {c}" for c in OUTPUT_COLUMNS) + " where false"
+    nothing = (
+        "select "
+        + ", ".join(f"null as {c}" for c in OUTPUT_COLUMNS)
+        + ", cast(null as timestamptz) as _loaded_at where false"
+    )
+    # All text like the rest of the raw zone, _loaded_at TIMESTAMP WITH TIME ZONE as in every
+    # raw table.
+    loaded_at = datetime.now(UTC).replace(microsecond=0)
     with duckdb.connect() as connection:
         read = distinct_raw_values_sql(raw_dir, to_read) if to_read else None
         no_values = (
@@ -423,7 +437,8 @@ def write_contact_point_checks(raw_dir: Path) -> ChecksWritten:
         )
         connection.execute(f"create temp table raw_values as {read or no_values}")
         connection.execute(
-            f"create temp table previous as select {typed} from ({previous or nothing})"
+            f"create temp table previous as select {typed}, "
+            f"cast(_loaded_at as timestamptz) as _loaded_at from ({previous or nothing})"
         )
         unseen = connection.execute(
             f"select {key} from raw_values anti join previous using ({key}) "
@@ -432,23 +447,25 @@ def write_contact_point_checks(raw_dir: Path) -> ChecksWritten:
         connection.register("fresh", build_contact_point_checks(unseen))
         connection.execute(
             f"create temp table checked as select * from previous "
-            f"union all select {typed} from fresh"
+            f"union all select {typed}, cast(? as timestamptz) as _loaded_at from fresh",
+            [loaded_at],
         )
+        columns = ", ".join(OUTPUT_COLUMNS)
         if incremental:
-            rows = "select * from checked"
+            rows = f"select {columns}, _loaded_at from checked"
         else:
             # Only values still in the raw zone: an erased or re-extracted value drops out.
-            rows = f"select checked.* from raw_values inner join checked using ({key})"
+            rows = (
+                f"select {columns}, cast(? as timestamptz) as _loaded_at "
+                f"from raw_values inner join checked using ({key})"
+            )
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        # All text like the rest of the raw zone, _loaded_at TIMESTAMP WITH TIME ZONE as in
-        # every raw table; an empty file still has the columns staging expects.
-        loaded_at = datetime.now(UTC).replace(microsecond=0)
+        # An empty file still has the columns staging expects.
         connection.execute(
-            f"copy (select *, cast(? as timestamptz) as _loaded_at from ({rows}) "
-            f"order by contact_point_type, value_raw) to {_sql_string(temporary.as_posix())} "
-            "(format parquet, compression zstd)",
-            [loaded_at],
+            f"copy ({rows} order by contact_point_type, value_raw) "
+            f"to {_sql_string(temporary.as_posix())} (format parquet, compression zstd)",
+            [] if incremental else [loaded_at],
         )
         summary_row = connection.execute(
             "select count(*), count(*) filter (where contact_point_type = 'email'), "
