@@ -1,6 +1,6 @@
 """The RFM and cohort marts as an analyst would write them in a pandas notebook (benchmark peer).
 
-Same rules as dbt's `customer_rfm` (via int_rfm_snapshots_scored, as-of snapshot only) and
+Same rules as dbt's `customer_rfm` (macros/sales/rfm_snapshots_scored.sql, as-of snapshot) and
 `cohort_retention`, computed from `marts.fct_orders` and the `rfm_segments` seed of a built
 warehouse. Run as a subprocess by benchmarks/run.py so its time and peak memory are its own:
 

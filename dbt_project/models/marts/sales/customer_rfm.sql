@@ -1,11 +1,14 @@
 -- RFM of every customer who bought before the as-of date (var as_of_date, default today):
 -- recency, frequency, monetary, quintile scores, the 27-cell A/B/C cell, the named segment and
--- the sleeping flag. The scoring lives in int_rfm_snapshots_scored.
+-- the sleeping flag. The scoring rules live in macros/sales/rfm_snapshots_scored.sql, shared
+-- with customer_rfm_monthly; this model scores the as-of snapshot only.
 
 with
 
+{{ clientbase.rfm_snapshots_scored_ctes(['as_of']) }},
+
 snapshots as (
-    select * from {{ ref('int_rfm_snapshots_scored') }}
+    select * from rfm_snapshots_scored
 ),
 
 final as (

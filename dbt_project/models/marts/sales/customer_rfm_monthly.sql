@@ -1,10 +1,14 @@
 -- Monthly snapshots of RFM segment membership: for every complete month since the first
--- purchase, each customer's scores and segment as they stood at the end of that month.
+-- purchase, each customer's scores and segment as they stood at the end of that month. The
+-- scoring rules live in macros/sales/rfm_snapshots_scored.sql, shared with customer_rfm; this
+-- model scores the month-start snapshots only.
 
 with
 
+{{ clientbase.rfm_snapshots_scored_ctes(['month_start']) }},
+
 snapshots as (
-    select * from {{ ref('int_rfm_snapshots_scored') }}
+    select * from rfm_snapshots_scored
 ),
 
 final as (
