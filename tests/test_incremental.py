@@ -326,7 +326,9 @@ def _assert_intermediate_equal(
             [schema, model, sorted(skip)],
         ).fetchall()
     )
-    assert any(key in columns for key in ('"record_id"', '"identifier"', "_key")), columns
+    assert any(
+        key in columns for key in ('"record_id"', '"identifier"', '"contact_point_key"')
+    ), columns
     for left, right in (("nightly", "rebuilt"), ("rebuilt", "nightly")):
         only = con.execute(
             f"select count(*) from (select {columns} from {left}.{schema}.{model} "
