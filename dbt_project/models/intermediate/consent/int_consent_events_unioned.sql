@@ -1,3 +1,9 @@
+{{ clientbase.sync_config('consent_event_id') }}
+
+-- Synchronised, not rewritten (macros/cross_db/incremental_sync.sql): every row is computed
+-- as before and only the rows that differ from the stored ones are written, as
+-- a night adds its own events.
+
 -- Every consent-relevant event per resolved customer and channel, with its source record:
 --   crm: the consent flag of each CRM contact of the customer, at its consent timestamp (else
 --     the contact's last update) -> consent_given / consent_withdrawn;

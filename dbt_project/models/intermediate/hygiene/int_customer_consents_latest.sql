@@ -1,3 +1,9 @@
+{{ clientbase.sync_config('customer_channel_id') }}
+
+-- Synchronised, not rewritten (macros/cross_db/incremental_sync.sql): every row is computed
+-- as before and only the rows that differ from the stored ones are written, as
+-- a night changes the consents of the customers it saw.
+
 -- Marketing permission per customer and channel, decided by the latest event:
 --   consent given / withdrawn: the consent flags of the customer's CRM contacts (at their
 --     consent timestamp, else the contact's last update);

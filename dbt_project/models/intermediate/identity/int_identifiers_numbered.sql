@@ -1,3 +1,9 @@
+{{ clientbase.sync_config('identifier_key') }}
+
+-- Synchronised, not rewritten (macros/cross_db/incremental_sync.sql): every row is computed
+-- as before and only the rows that differ from the stored ones are written, as
+-- a night adds identifiers and re-dates the ones it saw.
+
 -- One row per distinct identifier (type + normalised value), with the integer key the
 -- connected-components loop works on (int_identifier_keys: assigned once, stable across builds),
 -- and when and where it was seen. Keys stay internal; customer ids are derived from values.

@@ -1,3 +1,9 @@
+{{ clientbase.sync_config('consent_change_id') }}
+
+-- Synchronised, not rewritten (macros/cross_db/incremental_sync.sql): every row is computed
+-- as before and only the rows that differ from the stored ones are written, as
+-- a night adds its own changes of state.
+
 -- Consent as a time-versioned fact: one row per customer × channel × change of state
 -- (granted <-> withdrawn), valid from the change until the next one (valid_to null = the state
 -- at build time). Events that repeat the current state (a second unsubscribe) are not changes;

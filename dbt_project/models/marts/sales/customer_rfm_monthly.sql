@@ -1,3 +1,9 @@
+{{ clientbase.sync_config('customer_snapshot_id') }}
+
+-- Synchronised, not rewritten (macros/cross_db/incremental_sync.sql): every row is computed
+-- as before and only the rows that differ from the stored ones are written, as
+-- closed months rarely change (a merge or a late return reaches back).
+
 -- Monthly snapshots of RFM segment membership: for every complete month since the first
 -- purchase, each customer's scores and segment as they stood at the end of that month. The
 -- scoring rules live in macros/sales/rfm_snapshots_scored.sql, shared with customer_rfm; this
