@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import jinja2
@@ -44,19 +45,22 @@ def _sync_sql(con: duckdb.DuckDBPyConnection, target: str, computed: str, unique
             [target],
         ).fetchall()
     ]
-    template = jinja2.Environment(extensions=["jinja2.ext.do"]).from_string(
-        (MACROS / "incremental_sync.sql").read_text()
-        + "{{ get_incremental_sync_sql(arg_dict) }}"
-    )
-    return template.render(
-        exceptions=Exceptions,
-        arg_dict={
-            "target_relation": target,
-            "temp_relation": computed,
-            "unique_key": unique_key,
-            "dest_columns": columns,
-            "incremental_predicates": None,
-        },
+    # the macros call each other as clientbase.<macro>, as dbt's project namespace resolves them
+    clientbase = SimpleNamespace()
+    environment = jinja2.Environment()
+    environment.globals.update(clientbase=clientbase, exceptions=Exceptions)
+    macros = environment.from_string((MACROS / "incremental_sync.sql").read_text()).module
+    clientbase.sync_keys_equal = macros.sync_keys_equal
+    return str(
+        macros.get_incremental_sync_sql(
+            {
+                "target_relation": target,
+                "temp_relation": computed,
+                "unique_key": unique_key,
+                "dest_columns": columns,
+                "incremental_predicates": None,
+            }
+        )
     )
 
 

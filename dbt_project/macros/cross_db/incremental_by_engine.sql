@@ -23,6 +23,11 @@
           incremental_strategy=clientbase.ledger_strategy(),
           partition_by=clientbase.ledger_partition_by('build_date')
 
+    A third kind, tables recomputed whole that barely change between nights (the RFM history,
+    the order and consent unions), is synchronised instead: sync_config(unique_key) in
+    incremental_sync.sql, which on DuckDB writes only the rows that differ and on Spark
+    rebuilds a table.
+
     With CLIENTBASE_SPARK_FILE_FORMAT=delta on a cluster that has Delta Lake, both kinds merge by
     unique_key on Spark as well. (An environment variable, not a dbt var: dbt_project.yml
     cannot render a var() while --vars holds a YAML date such as as_of_date.)

@@ -51,10 +51,7 @@
             except
             select {{ columns }} from {{ computed_relation }}
         ) as differing
-        where
-            {% for key in keys -%}
-                differing.{{ key }} = stored.{{ key }}{% if not loop.last %} and{% endif %}
-            {% endfor %}
+        where {{ clientbase.sync_keys_equal('differing', 'stored', keys) }}
     );
 
     -- what is left is identical to its computed row: add the computed rows it lacks
@@ -64,9 +61,14 @@
     where not exists (
         select 1
         from {{ target_relation }} as stored
-        where
-            {% for key in keys -%}
-                stored.{{ key }} = computed.{{ key }}{% if not loop.last %} and{% endif %}
-            {% endfor %}
+        where {{ clientbase.sync_keys_equal('stored', 'computed', keys) }}
     )
+{%- endmacro %}
+
+
+{#- `left`.key = `right`.key for every key column, joined by `and`. -#}
+{% macro sync_keys_equal(left, right, keys) -%}
+    {%- for key in keys -%}
+        {{ left }}.{{ key }} = {{ right }}.{{ key }}{% if not loop.last %} and {% endif %}
+    {%- endfor -%}
 {%- endmacro %}
