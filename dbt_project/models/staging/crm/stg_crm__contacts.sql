@@ -5,12 +5,12 @@
 -- the contact's latest state wins; ties (the same update exported twice) resolve to the
 -- latest export, then the last line, so a rebuild always keeps the same row
 {% set copy_order = [
-    ('updated_at', 'desc'), ('partition_date', 'desc'), ('_source_file', 'desc'), ('_source_line', 'desc')
+    ('updated_at', 'desc'), ('partition_date', 'desc'), ('_source_file', 'desc'), ('_source_line', 'desc'), ('_loaded_at', 'desc')
 ] %}
 
 with
 
-source as (
+source as {{ clientbase.inline_cte() }} (
     select raw_rows.* from {{ source('crm', 'contacts') }} as raw_rows
     where {{ clientbase.new_raw_loads_predicate('raw_rows', source('crm', 'contacts')) }}
 ),

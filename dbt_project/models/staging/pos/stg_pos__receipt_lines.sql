@@ -2,11 +2,13 @@
 
 -- Incremental: reads only new raw loads and keeps the latest version of each record, also across nights
 -- (macros/staging/incremental_events.sql).
-{% set copy_order = [('partition_date', 'desc'), ('_source_file', 'desc'), ('_source_line', 'desc')] %}
+{% set copy_order = [
+    ('partition_date', 'desc'), ('_source_file', 'desc'), ('_source_line', 'desc'), ('_loaded_at', 'desc')
+] %}
 
 with
 
-source as (
+source as {{ clientbase.inline_cte() }} (
     select raw_rows.* from {{ source('pos', 'receipt_lines') }} as raw_rows
     where {{ clientbase.new_raw_loads_predicate('raw_rows', source('pos', 'receipt_lines')) }}
 ),

@@ -4,11 +4,13 @@
 -- (macros/staging/incremental_events.sql).
 -- lines are exported once, with their order's creation day; a line seen twice is a
 -- re-delivered file: keep the latest copy
-{% set copy_order = [('partition_date', 'desc'), ('_source_file', 'desc'), ('_source_line', 'desc')] %}
+{% set copy_order = [
+    ('partition_date', 'desc'), ('_source_file', 'desc'), ('_source_line', 'desc'), ('_loaded_at', 'desc')
+] %}
 
 with
 
-source as (
+source as {{ clientbase.inline_cte() }} (
     select raw_rows.* from {{ source('shop', 'order_lines') }} as raw_rows
     where {{ clientbase.new_raw_loads_predicate('raw_rows', source('shop', 'order_lines')) }}
 ),

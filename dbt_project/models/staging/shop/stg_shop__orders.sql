@@ -4,12 +4,12 @@
 -- (macros/staging/incremental_events.sql).
 -- an order is re-exported whenever its status changes: the latest update is its state
 {% set copy_order = [
-    ('updated_at', 'desc'), ('partition_date', 'desc'), ('_source_file', 'desc'), ('_source_line', 'desc')
+    ('updated_at', 'desc'), ('partition_date', 'desc'), ('_source_file', 'desc'), ('_source_line', 'desc'), ('_loaded_at', 'desc')
 ] %}
 
 with
 
-source as (
+source as {{ clientbase.inline_cte() }} (
     select raw_rows.* from {{ source('shop', 'orders') }} as raw_rows
     where {{ clientbase.new_raw_loads_predicate('raw_rows', source('shop', 'orders')) }}
 ),

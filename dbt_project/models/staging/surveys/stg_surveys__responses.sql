@@ -2,7 +2,9 @@
 
 -- Incremental: reads only new raw loads and keeps the first copy of each record, also across nights
 -- (macros/staging/incremental_events.sql).
-{% set copy_order = [('partition_date', 'asc'), ('_source_file', 'asc'), ('_source_line', 'asc')] %}
+{% set copy_order = [
+    ('partition_date', 'asc'), ('_source_file', 'asc'), ('_source_line', 'asc'), ('_loaded_at', 'asc')
+] %}
 
 {#- layouts of a typed birthday: see birthday_parts -#}
 {%- set iso_date = '^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})$' -%}
@@ -11,7 +13,7 @@
 
 with
 
-source as (
+source as {{ clientbase.inline_cte() }} (
     select raw_rows.* from {{ source('surveys', 'responses') }} as raw_rows
     where {{ clientbase.new_raw_loads_predicate('raw_rows', source('surveys', 'responses')) }}
 ),

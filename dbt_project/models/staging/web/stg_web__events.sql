@@ -3,11 +3,13 @@
 -- Incremental: reads only new raw loads and keeps the first copy of each event, also across
 -- nights (macros/staging/incremental_events.sql).
 -- the tracker retries on a timeout, so an event can arrive twice: keep the first copy
-{% set copy_order = [('partition_date', 'asc'), ('_source_file', 'asc'), ('_source_line', 'asc')] %}
+{% set copy_order = [
+    ('partition_date', 'asc'), ('_source_file', 'asc'), ('_source_line', 'asc'), ('_loaded_at', 'asc')
+] %}
 
 with
 
-source as (
+source as {{ clientbase.inline_cte() }} (
     select raw_rows.* from {{ source('web', 'events') }} as raw_rows
     where {{ clientbase.new_raw_loads_predicate('raw_rows', source('web', 'events')) }}
 ),
