@@ -114,8 +114,9 @@
 {#- The rows of `relation` to upsert: the first copy of each key in `order_by`'s ranking
     (row_number() as `copy_rank`), and, on an incremental run, only where the row the table
     keeps for the key does not rank strictly before it. `order_by`: [(column, 'asc' | 'desc'),
-    ...] over non-null columns, ending in the raw zone's lineage (file, line, load time) so
-    that no two copies tie: the same line loaded twice differs in its load time.
+    ...] over non-null columns, ending in the raw zone's lineage (day, file, line) and then the
+    load time, latest first, so that no two copies tie: the same line loaded twice (a
+    re-extracted day) keeps its newest load, in a rebuild as in a night.
 
     Only keys delivered more than once are ranked: a window over every row sorts every column of
     every row by key, while nearly all keys arrive once (size L's web events: 19k repeats in

@@ -4,7 +4,7 @@
 -- nights (macros/staging/incremental_events.sql).
 -- the provider's webhook delivers at least once: keep the first copy of an event
 {% set copy_order = [
-    ('partition_date', 'asc'), ('_source_file', 'asc'), ('_source_line', 'asc'), ('_loaded_at', 'asc')
+    ('partition_date', 'asc'), ('_source_file', 'asc'), ('_source_line', 'asc'), ('_loaded_at', 'desc')
 ] %}
 
 with

@@ -3,7 +3,7 @@
 -- Incremental: reads only new raw loads and keeps the first copy of each record, also across nights
 -- (macros/staging/incremental_events.sql).
 {% set copy_order = [
-    ('partition_date', 'asc'), ('_source_file', 'asc'), ('_source_line', 'asc'), ('_loaded_at', 'asc')
+    ('partition_date', 'asc'), ('_source_file', 'asc'), ('_source_line', 'asc'), ('_loaded_at', 'desc')
 ] %}
 
 {#- layouts of a typed birthday: see birthday_parts -#}

@@ -4,7 +4,7 @@
 -- nights (macros/staging/incremental_events.sql).
 -- the tracker retries on a timeout, so an event can arrive twice: keep the first copy
 {% set copy_order = [
-    ('partition_date', 'asc'), ('_source_file', 'asc'), ('_source_line', 'asc'), ('_loaded_at', 'asc')
+    ('partition_date', 'asc'), ('_source_file', 'asc'), ('_source_line', 'asc'), ('_loaded_at', 'desc')
 ] %}
 
 with
