@@ -114,20 +114,21 @@
 {#- The rows of `relation` to upsert: the first copy of each key in `order_by`'s ranking
     (row_number() as `copy_rank`), and, on an incremental run, only where the row the table
     keeps for the key does not rank strictly before it. `order_by`: [(column, 'asc' | 'desc'),
-    ...] over non-null columns, ending in the raw zone's lineage (day, file, line) and then the
-    load time, latest first, so that no two copies tie: the same line loaded twice (a
-    re-extracted day) keeps its newest load, in a rebuild as in a night.
+    ...] over non-null columns, ending in the raw zone's lineage (day, file, line). The macro
+    adds the load time, latest first, as the last tiebreak, so that no two copies tie (the
+    ranks are joined back on these columns): the same line loaded twice (a re-extracted day)
+    keeps its newest load, in a rebuild as in a night.
 
     Only keys delivered more than once are ranked: a window over every row sorts every column of
     every row by key, while nearly all keys arrive once (size L's web events: 19k repeats in
     39.5M rows; the window was 40 of the model's 80 thread-seconds). The repeated keys are found
     by grouping the key alone, their copies ranked over the key and ranking columns alone, and
-    the ranks joined back on those columns (null-safe; the lineage in them makes the join
-    one-to-one);
-    every other row is its key's only copy, rank 1. Same rows as ranking every row, null keys
+    the ranks joined back on those columns (null-safe; the lineage and load time in them make
+    the join one-to-one); every other row is its key's only copy, rank 1. Same rows as ranking every row, null keys
     included (one partition, as in the window). On DuckDB the model's `source` CTE must be
     inlined (inline_cte()), or it is materialized for the three reads of `relation`. -#}
 {% macro incremental_winners(relation, key, order_by) -%}
+    {%- set order_by = order_by + [('_loaded_at', 'desc')] -%}
     select ranked.*
     from (
         select

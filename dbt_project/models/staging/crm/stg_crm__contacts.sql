@@ -5,7 +5,7 @@
 -- the contact's latest state wins; ties (the same update exported twice) resolve to the
 -- latest export, then the last line, so a rebuild always keeps the same row
 {% set copy_order = [
-    ('updated_at', 'desc'), ('partition_date', 'desc'), ('_source_file', 'desc'), ('_source_line', 'desc'), ('_loaded_at', 'desc')
+    ('updated_at', 'desc'), ('partition_date', 'desc'), ('_source_file', 'desc'), ('_source_line', 'desc')
 ] %}
 
 with

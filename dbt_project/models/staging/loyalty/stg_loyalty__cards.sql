@@ -4,7 +4,7 @@
 -- (macros/staging/incremental_events.sql).
 -- keyed on the normalised number: '0012 3456' and '00123456' are one card
 {% set copy_order = [
-    ('updated_at', 'desc'), ('partition_date', 'desc'), ('_source_file', 'desc'), ('_source_line', 'desc'), ('_loaded_at', 'desc')
+    ('updated_at', 'desc'), ('partition_date', 'desc'), ('_source_file', 'desc'), ('_source_line', 'desc')
 ] %}
 
 with

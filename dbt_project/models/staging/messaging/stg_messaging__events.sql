@@ -3,9 +3,7 @@
 -- Incremental: reads only new raw loads and keeps the first copy of each event, also across
 -- nights (macros/staging/incremental_events.sql).
 -- the provider's webhook delivers at least once: keep the first copy of an event
-{% set copy_order = [
-    ('partition_date', 'asc'), ('_source_file', 'asc'), ('_source_line', 'asc'), ('_loaded_at', 'desc')
-] %}
+{% set copy_order = [('partition_date', 'asc'), ('_source_file', 'asc'), ('_source_line', 'asc')] %}
 
 with
 

@@ -3,9 +3,7 @@
 -- Incremental: reads only new raw loads and keeps the latest version of each record, also across nights
 -- (macros/staging/incremental_events.sql).
 -- a receipt is final when printed: a second copy is a re-delivered file
-{% set copy_order = [
-    ('partition_date', 'desc'), ('_source_file', 'desc'), ('_source_line', 'desc'), ('_loaded_at', 'desc')
-] %}
+{% set copy_order = [('partition_date', 'desc'), ('_source_file', 'desc'), ('_source_line', 'desc')] %}
 
 with
 

@@ -4,9 +4,7 @@
 -- (macros/staging/incremental_events.sql).
 -- lines are exported once, with their order's creation day; a line seen twice is a
 -- re-delivered file: keep the latest copy
-{% set copy_order = [
-    ('partition_date', 'desc'), ('_source_file', 'desc'), ('_source_line', 'desc'), ('_loaded_at', 'desc')
-] %}
+{% set copy_order = [('partition_date', 'desc'), ('_source_file', 'desc'), ('_source_line', 'desc')] %}
 
 with
 

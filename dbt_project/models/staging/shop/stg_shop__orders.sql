@@ -4,7 +4,7 @@
 -- (macros/staging/incremental_events.sql).
 -- an order is re-exported whenever its status changes: the latest update is its state
 {% set copy_order = [
-    ('updated_at', 'desc'), ('partition_date', 'desc'), ('_source_file', 'desc'), ('_source_line', 'desc'), ('_loaded_at', 'desc')
+    ('updated_at', 'desc'), ('partition_date', 'desc'), ('_source_file', 'desc'), ('_source_line', 'desc')
 ] %}
 
 with

@@ -2,9 +2,7 @@
 
 -- Incremental: reads only new raw loads and keeps the first copy of each record, also across nights
 -- (macros/staging/incremental_events.sql).
-{% set copy_order = [
-    ('partition_date', 'asc'), ('_source_file', 'asc'), ('_source_line', 'asc'), ('_loaded_at', 'desc')
-] %}
+{% set copy_order = [('partition_date', 'asc'), ('_source_file', 'asc'), ('_source_line', 'asc')] %}
 
 {#- layouts of a typed birthday: see birthday_parts -#}
 {%- set iso_date = '^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})$' -%}
