@@ -572,3 +572,50 @@ def test_a_file_in_the_wrong_encoding_quarantines_exactly_its_broken_lines(tmp_p
     assert all(
         r["_source_line"] not in broken for r in _read(raw_partition_file(raw, WEB, "2024-11-01"))
     )
+
+
+def test_broken_lines_keep_their_escaped_bytes_wherever_they_are(tmp_path):
+    # CRLF endings, a broken line in the middle and a broken last line without a newline: each
+    # is quarantined with its own bytes escaped and without the carriage return; the clean lines
+    # around them load with their own line numbers
+    landing = tmp_path / "landing"
+    day = landing / "web" / "2024-11-01"
+    day.mkdir(parents=True)
+    lines = [
+        _event("e1").encode(),
+        _event("e2", page_url="XBADX").encode().replace(b"XBADX", b"caf\xe9"),
+        _event("e3").encode(),
+        _event("e4", page_url="XBADX").encode().replace(b"XBADX", b"\xff\xfe"),
+    ]
+    (day / "events.jsonl").write_bytes(b"\r\n".join(lines))
+    raw = tmp_path / "raw"
+    result = load_table("web", "events", landing, raw, ["2024-11-01"])
+    assert (result.rows_loaded, result.quarantine_reasons) == (2, {"invalid_utf8": 2})
+    loaded = _read(raw_partition_file(raw, WEB, "2024-11-01"))
+    assert sorted((r["event_id"], r["_source_line"]) for r in loaded) == [("e1", 1), ("e3", 3)]
+    files = [str(p) for p in (raw / "_quarantine").rglob("*.parquet")]
+    texts = dict(
+        duckdb.sql(
+            "select source_line, raw_text from read_parquet($files)", params={"files": files}
+        ).fetchall()
+    )
+    assert set(texts) == {2, 4}
+    assert "caf\\xe9" in texts[2] and not texts[2].endswith("\r")
+    assert "\\xff\\xfe" in texts[4] and texts[4].endswith("}")
+
+
+def test_a_broken_csv_header_quarantines_every_line_with_its_text(tmp_path):
+    landing = tmp_path / "landing"
+    day = landing / "crm" / "2024-11-01"
+    day.mkdir(parents=True)
+    header = ",".join(CONTACTS.column_names).encode()
+    body = header.replace(b"email", b"e\xe9mail", 1) + b"\nc1,x\nc2,y\n"
+    (day / "contacts.csv").write_bytes(body)
+    raw = tmp_path / "raw"
+    result = load_table("crm", "contacts", landing, raw, ["2024-11-01"])
+    assert (result.rows_loaded, result.quarantine_reasons) == (0, {"header_mismatch": 2})
+    files = [str(p) for p in (raw / "_quarantine").rglob("*.parquet")]
+    texts = duckdb.sql(
+        "select raw_text from read_parquet($files) order by source_line", params={"files": files}
+    ).fetchall()
+    assert texts == [("c1,x",), ("c2,y",)]
