@@ -124,9 +124,10 @@
     39.5M rows; the window was 40 of the model's 80 thread-seconds). The repeated keys are found
     by grouping the key alone, their copies ranked over the key and ranking columns alone, and
     the ranks joined back on those columns (null-safe; the lineage and load time in them make
-    the join one-to-one); every other row is its key's only copy, rank 1. Same rows as ranking every row, null keys
-    included (one partition, as in the window). On DuckDB the model's `source` CTE must be
-    inlined (inline_cte()), or it is materialized for the three reads of `relation`. -#}
+    the join one-to-one); every other row is its key's only copy, rank 1. Same rows as ranking
+    every row, null keys included (one partition, as in the window). On DuckDB the model's
+    `source` CTE must be inlined (inline_cte()), or it is materialized for the three reads of
+    `relation`. -#}
 {% macro incremental_winners(relation, key, order_by) -%}
     {%- set order_by = order_by + [('_loaded_at', 'desc')] -%}
     select ranked.*
