@@ -398,7 +398,7 @@ def test_resolved_identifiers_equal_a_rebuild_and_keep_their_stamps(warehouses: 
     # resolution stamp moved only for identifiers whose customer or exclusion changed
     con = _connect(warehouses)
     _assert_intermediate_equal(
-        con, "int_identifiers_resolved", {"_resolution_changed_at", "identifier_key"}
+        con, "int_identifiers_resolved", {"_resolution_changed_at", "_staged_at", "identifier_key"}
     )
     stamps = con.execute(
         "select count(distinct _resolution_changed_at), "
@@ -534,6 +534,103 @@ def test_identity_edges_mart_is_kept_by_record(warehouses: dict) -> None:
     # equal to a rebuild (test_every_mart_row_for_row), and kept by record like the models of
     # RECORD_KEPT
     _assert_rows_kept(_connect(warehouses), "marts.customer_identity_edges")
+
+
+DIMENSIONS = ("dim_contacts", "dim_customers")
+
+
+@pytest.mark.parametrize("model", DIMENSIONS)
+def test_dimensions_are_kept_by_key(warehouses: dict, model: str) -> None:
+    # equal to a rebuild (test_every_mart_row_for_row); a night recomputes the keys whose inputs
+    # changed and keeps the other rows with the stamps of earlier runs
+    for log in warehouses["night_logs"]:
+        assert f"incremental model marts.{model} " in log, "not kept by key"
+    _assert_rows_kept(_connect(warehouses), f"marts.{model}")
+
+
+def test_a_customer_that_lost_an_identifier_is_recomputed(
+    warehouses: dict, shared_s_landing: Path, tmp_path: Path
+) -> None:
+    # One identifier of a customer now resolves to another customer (a split does that); nothing
+    # of the customer it left carries a new stamp, so only its count of identifiers says that it
+    # changed. A messaging address summarised again is recomputed in dim_contacts, nothing else.
+    root = _nightly_copy(warehouses, tmp_path / "split")
+    warehouse = root / "data" / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        customer_id, identifier_count, anchor = con.execute(
+            "select customer_id, identifier_count, anchor_identifier from marts.dim_customers "
+            "where identifier_count >= 3 order by customer_id limit 1"
+        ).fetchone()
+        identifier_type, identifier_value = con.execute(
+            "select identifier_type, identifier_value from intermediate.int_identifiers_resolved "
+            "where customer_id = ? and identifier <> ? order by identifier limit 1",
+            [customer_id, anchor],
+        ).fetchone()
+        con.execute(
+            "update intermediate.int_identifiers_resolved set customer_id = 'split_off', "
+            "_staged_at = _staged_at + interval 1 day "
+            "where identifier_type = ? and identifier_value = ?",
+            [identifier_type, identifier_value],
+        )
+        # an address the identity key leaves as it is (not a gmail one), of another customer
+        messaged_customer, messaged_email = con.execute(
+            "select contacts.customer_id, contacts.identifier_value "
+            "from marts.dim_contacts as contacts "
+            "where contacts.identifier_type = 'email' and contacts.identifier_value <> ? "
+            "and contacts.customer_id is distinct from ? "
+            "and contacts.identifier_value not like '%@gmail.com' "
+            "and contacts.identifier_value not like '%@googlemail.com' "
+            "and contacts.identifier_value in (select email from "
+            "intermediate.int_message_addresses_summarised where channel = 'email') "
+            "order by contacts.identifier_value limit 1",
+            [identifier_value, customer_id],
+        ).fetchone()
+        messaged = ("email", messaged_email)
+        con.execute(
+            "update intermediate.int_message_addresses_summarised "
+            "set _staged_at = _staged_at + interval 1 day where channel = ? and email = ?",
+            messaged,
+        )
+        rows_before = {
+            model: con.execute(f"select count(*) from marts.{model}").fetchone()[0]
+            for model in DIMENSIONS
+        }
+    _run_models(root, shared_s_landing, tmp_path, *DIMENSIONS)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute(
+            "select identifier_count from marts.dim_customers where customer_id = ?",
+            [customer_id],
+        ).fetchall() == [(identifier_count - 1,)]
+        assert con.execute(
+            "select identifier_count from marts.dim_customers where customer_id = 'split_off'"
+        ).fetchall() == [(1,)]
+        recomputed = {
+            model: con.execute(
+                f"select {key} from marts.{model} "
+                f"where _staged_at = (select max(_staged_at) from marts.{model})"
+            ).fetchall()
+            for model, key in (
+                ("dim_contacts", "identifier_type, identifier_value"),
+                ("dim_customers", "customer_id"),
+            )
+        }
+        rows_after = {
+            model: con.execute(f"select count(*) from marts.{model}").fetchone()[0]
+            for model in DIMENSIONS
+        }
+    # dim_contacts: the identifier that moved and the address messaged again, and nothing else
+    assert sorted(recomputed["dim_contacts"]) == sorted(
+        [(identifier_type, identifier_value), ("email", messaged[1])]
+    )
+    # dim_customers: the customer that lost the identifier, the one that gained it, and the
+    # customer of the address messaged again
+    assert {row[0] for row in recomputed["dim_customers"]} == {
+        customer_id, "split_off", *([messaged_customer] if messaged_customer else [])
+    }
+    assert rows_after == {
+        "dim_contacts": rows_before["dim_contacts"],
+        "dim_customers": rows_before["dim_customers"] + 1,
+    }
 
 
 IDENTITY_EDGE_MODELS = (

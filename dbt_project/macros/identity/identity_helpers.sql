@@ -129,3 +129,19 @@
     {%- endif -%}
     {{ return(found) }}
 {%- endmacro %}
+
+
+{#- The contact point a messaging address is (identifier_type, identifier_value, as in
+    int_identifiers_unioned), from the columns of int_message_addresses_summarised. -#}
+{% macro message_address_identifier() -%}
+    case channel
+        when 'email' then 'email'
+        when 'telegram' then 'telegram_id'
+        else 'phone'
+    end as identifier_type,
+    case channel
+        when 'email' then {{ clientbase.identity_email_key('email') }}
+        when 'telegram' then telegram_id
+        else {{ clientbase.identity_messaging_phone('phone', 'address_raw', 'channel') }}
+    end as identifier_value
+{%- endmacro %}

@@ -84,16 +84,7 @@ identifiers as (
 addressed as (
     select
         channel,
-        case channel
-            when 'email' then 'email'
-            when 'telegram' then 'telegram_id'
-            else 'phone'
-        end as identifier_type,
-        case channel
-            when 'email' then {{ clientbase.identity_email_key('email') }}
-            when 'telegram' then telegram_id
-            else {{ clientbase.identity_messaging_phone('phone', 'address_raw', 'channel') }}
-        end as identifier_value,
+        {{ clientbase.message_address_identifier() }},
         event_type,
         soft_bounced_at,
         event_count,

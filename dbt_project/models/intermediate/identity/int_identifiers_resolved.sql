@@ -14,7 +14,9 @@
 -- customer, the resolution method or the exclusion changed. The models kept by record that
 -- depend on the resolution (int_source_records_resolved) recompute the records of those
 -- identifiers and nothing else (macros/identity/identity_records_incremental.sql). A post-hook
--- deletes the identifiers no record carries any more.
+-- deletes the identifiers no record carries any more. Every row written carries the run's start,
+-- `_staged_at`, whatever changed in it: dim_contacts and dim_customers recompute the identifiers
+-- and customers of those rows (macros/identity/dimensions_incremental.sql).
 
 with
 
@@ -138,16 +140,18 @@ final as (
                               'exclusion_reason'] %}
 
 {% if is_incremental() %}
-    {#- every column the table holds but the stamp (on_schema_change fail: the same as final's) #}
+    {#- every column the table holds but the two stamps (on_schema_change fail: the same as
+        final's) #}
     {%- set held_columns = adapter.get_columns_in_relation(this) | map(attribute='name')
-        | reject('equalto', '_resolution_changed_at') | list %}
+        | reject('in', ['_resolution_changed_at', '_staged_at']) | list %}
     held as (
         select * from {{ this }}
     ),
 {% endif %}
 
--- tonight's row of every identifier whose row differs from the one held, stamped with this
--- run's start when its resolution changed (or it is new), else with the stamp it had
+-- tonight's row of every identifier whose row differs from the one held, with this run's start
+-- as _staged_at, and as _resolution_changed_at when its resolution changed (or it is new; else
+-- the resolution stamp it had)
 stamped as (
     select
         final.*,
@@ -161,7 +165,8 @@ stamped as (
             end as _resolution_changed_at
         {%- else %}
             {{ clientbase.staged_at() }} as _resolution_changed_at
-        {%- endif %}
+        {%- endif %},
+        {{ clientbase.staged_at() }} as _staged_at
     from final
     {% if is_incremental() %}
         left join held

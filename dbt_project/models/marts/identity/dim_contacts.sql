@@ -9,15 +9,24 @@
 -- Deliverability from messaging events: unsubscribed > hard_bounced (no delivery since the
 -- last hard bounce) > soft_bouncing (3+ soft bounces, none delivered since) > deliverable
 -- (delivered at least once) > unknown.
+--
+-- Kept by contact point (macros/identity/dimensions_incremental.sql): a night deletes the rows
+-- whose resolved identifier, CRM consents or messaging events changed since the newest stamp
+-- the table holds, and computes here every contact point that has no row.
+
+{{ clientbase.dimension_config('dim_contacts_pre_hook') }}
 
 with
 
 resolved as (
-    select * from {{ ref('int_identifiers_resolved') }}
+    select * from {{ ref('int_identifiers_resolved') }} as identifiers
+    where {{ clientbase.dimension_key_missing('identifiers', ['identifier_type', 'identifier_value']) }}
 ),
 
 observations as (
-    select * from {{ ref('int_identifiers_unioned') }}
+    select observed.*
+    from {{ ref('int_identifiers_unioned') }} as observed
+    where {{ clientbase.dimension_key_listed('resolved', 'observed', ['identifier_type', 'identifier_value']) }}
 ),
 
 contacts as (
@@ -91,23 +100,20 @@ message_addresses as (
     group by channel, email, telegram_id, phone, address_raw, event_type
 ),
 
-messages as (
+messages_all as (
     select
-        case channel
-            when 'email' then 'email'
-            when 'telegram' then 'telegram_id'
-            else 'phone'
-        end as identifier_type,
-        case channel
-            when 'email' then {{ clientbase.identity_email_key('email') }}
-            when 'telegram' then telegram_id
-            else {{ clientbase.identity_messaging_phone('phone', 'address_raw', 'channel') }}
-        end as identifier_value,
+        {{ clientbase.message_address_identifier() }},
         channel,
         event_type,
         event_count,
         last_occurred_at
     from message_addresses
+),
+
+messages as (
+    select messages_all.*
+    from messages_all
+    where {{ clientbase.dimension_key_listed('resolved', 'messages_all', ['identifier_type', 'identifier_value']) }}
 ),
 
 unsubscribes as (
@@ -241,7 +247,8 @@ final as (
                 then 'soft_bouncing'
             when deliveries.last_delivered_at is not null then 'deliverable'
             else 'unknown'
-        end as deliverability_status
+        end as deliverability_status,
+        {{ clientbase.staged_at() }} as _staged_at
     from resolved
     left join consents_wide
         on
@@ -283,5 +290,6 @@ select
     last_hard_bounced_at,
     unsubscribed_at,
     not_interested_at,
-    deliverability_status
+    deliverability_status,
+    _staged_at
 from final

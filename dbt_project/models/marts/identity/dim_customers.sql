@@ -12,16 +12,36 @@
 --   gender, city, country, time zone: the most recently updated CRM contact that has one.
 --   consent: email from the chosen e-mail's contact point, sms/whatsapp from the chosen
 --       phone's, telegram from the customer's most recently consented telegram id (dim_contacts).
+--
+-- Kept by customer (macros/identity/dimensions_incremental.sql): a night deletes the rows of
+-- the customers whose identifiers, records or contact points changed since the newest stamp the
+-- table holds, and of those that lost an identifier or a record, and computes here every
+-- customer that has no row.
+
+{{ clientbase.dimension_config('dim_customers_pre_hook') }}
 
 with
 
+{% if is_incremental() %}
+    customers_to_compute as (
+        select distinct identifiers.customer_id
+        from {{ ref('int_identifiers_resolved') }} as identifiers
+        where
+            identifiers.customer_id is not null
+            and {{ clientbase.dimension_key_missing('identifiers', ['customer_id']) }}
+    ),
+{% endif %}
+
 resolved_identifiers as (
-    select * from {{ ref('int_identifiers_resolved') }}
+    select * from {{ ref('int_identifiers_resolved') }} as identifiers
+    where {{ clientbase.dimension_key_listed('customers_to_compute', 'identifiers', ['customer_id']) }}
 ),
 
 records as (
-    select * from {{ ref('int_source_records_resolved') }}
-    where customer_id is not null
+    select * from {{ ref('int_source_records_resolved') }} as records
+    where
+        customer_id is not null
+        and {{ clientbase.dimension_key_listed('customers_to_compute', 'records', ['customer_id']) }}
 ),
 
 observations as (
@@ -29,7 +49,8 @@ observations as (
 ),
 
 contact_points as (
-    select * from {{ ref('dim_contacts') }}
+    select * from {{ ref('dim_contacts') }} as contact_points
+    where {{ clientbase.dimension_key_listed('customers_to_compute', 'contact_points', ['customer_id']) }}
 ),
 
 contacts as (
@@ -319,7 +340,8 @@ final as (
         cast(coalesce(record_counts.record_count, 0) as {{ dbt.type_bigint() }}) as record_count,
         cast(customers.identifier_count as {{ dbt.type_bigint() }}) as identifier_count,
         cast(customers.excluded_identifier_count as {{ dbt.type_bigint() }}) as excluded_identifier_count,
-        customers.anchor_identifier
+        customers.anchor_identifier,
+        {{ clientbase.staged_at() }} as _staged_at
     from customers
     left join record_counts
         on customers.customer_id = record_counts.customer_id
@@ -378,5 +400,6 @@ select
     record_count,
     identifier_count,
     excluded_identifier_count,
-    anchor_identifier
+    anchor_identifier,
+    _staged_at
 from final
