@@ -106,7 +106,7 @@ def _night(root: Path, landing: Path, days: list[str]) -> str:
 
 
 def _run_models(
-    root: Path, landing: Path, tmp_path: Path, *models: str
+    root: Path, landing: Path, tmp_path: Path, *models: str, full_refresh: bool = False
 ) -> subprocess.CompletedProcess:
     """`dbt run --select models` on root's warehouse (a copy a test changed); fails on an error."""
     env = _env(root, landing)
@@ -119,6 +119,7 @@ def _run_models(
             str(DBT_PROJECT_DIR),
             "--profiles-dir",
             str(REPO_DIR),
+            *(["--full-refresh"] if full_refresh else []),
             "--select",
             *models,
         ],
@@ -345,10 +346,9 @@ def _assert_intermediate_equal(
 # (The synchronised marts, customer_rfm_monthly and customer_consent_history, are compared with
 # every other mart above.) Skipped: the integer keys each warehouse assigns in its own order.
 SYNCHRONISED = {
-    "int_consent_events_unioned": ("consent_event_id", set()),
-    "int_customer_consents_latest": ("customer_channel_id", set()),
+    # stamps the rows it writes; an unchanged row keeps the stamp of the run that wrote it
+    "int_consent_events_unioned": ("consent_event_id", {"_staged_at"}),
     "int_identifiers_numbered": ("identifier", {"identifier_key"}),
-    "int_orders_unioned": ("order_id", set()),
 }
 
 
@@ -528,6 +528,170 @@ def test_records_follow_their_identifiers_to_another_customer(
     assert {after[record] for record in moved} == {"moved"}
     assert {record for record, customer in before.items() if customer == customer_id} == moved
     assert stamps == NIGHTS + 2
+
+
+ORDERS = "int_orders_unioned"
+CONSENTS = "int_customer_consents_latest"
+# Intermediate models kept by key like the dimensions: a pre-hook deletes the rows whose inputs
+# changed since the newest stamp held and the body computes every key without a row.
+KEPT_BY_KEY = {
+    ORDERS: "order_id",  # macros/sales/orders_incremental.sql
+    CONSENTS: "customer_channel_id",  # macros/hygiene/consents_incremental.sql
+}
+
+
+@pytest.mark.parametrize("model", sorted(KEPT_BY_KEY))
+def test_intermediate_models_kept_by_key(warehouses: dict, model: str) -> None:
+    # equal to a rebuild, row for row; a night recomputes the keys whose inputs changed and
+    # keeps the others with earlier runs' stamps
+    for log in warehouses["night_logs"]:
+        assert f"incremental model intermediate.{model} " in log, "not kept by key"
+    con = _connect(warehouses)
+    _assert_intermediate_equal(con, model, {"_staged_at"}, key=KEPT_BY_KEY[model])
+    _assert_rows_kept(con, f"intermediate.{model}")
+
+
+def _assert_equals_a_rebuild(
+    warehouse: Path, landing: Path, tmp_path: Path, model: str
+) -> None:
+    """`model` in `warehouse` (a copy a night or a test changed) holds the rows the same model
+    rebuilt whole over the same inputs holds, run stamps aside."""
+    rebuilt = _nightly_copy({"nightly": warehouse}, tmp_path / f"{model}_rebuilt")
+    _run_models(rebuilt, landing, tmp_path, model, full_refresh=True)
+    con = duckdb.connect()
+    con.execute(f"attach '{warehouse}' as nightly (read_only)")
+    con.execute(f"attach '{rebuilt / 'data' / 'warehouse.duckdb'}' as rebuilt (read_only)")
+    _assert_intermediate_equal(con, model, {"_staged_at"}, key=KEPT_BY_KEY[model])
+
+
+def _recomputed(con: duckdb.DuckDBPyConnection, model: str, key: str) -> set:
+    """The keys of `model` the last run computed (stamped with its newest stamp)."""
+    return {
+        row[0]
+        for row in con.execute(
+            f"select {key} from intermediate.{model} "
+            f"where _staged_at = (select max(_staged_at) from intermediate.{model})"
+        ).fetchall()
+    }
+
+
+def test_orders_follow_their_contact_store_and_returns(
+    warehouses: dict, shared_s_landing: Path, tmp_path: Path
+) -> None:
+    # Three changes no order of its own records: a CRM contact moved to another time zone (its
+    # shop orders' local clock), a store's time zone corrected in the reference file (its
+    # receipts, and the sales whose returns were made there), a return restaged (its sale's
+    # netting). Exactly those orders are recomputed, and the table then equals a rebuild.
+    root = _nightly_copy(warehouses, tmp_path / "orders")
+    warehouse = root / "data" / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        contact_id = con.execute(
+            "select user_id from staging.stg_shop__orders where user_id in "
+            "(select contact_id from staging.stg_crm__contacts "
+            "where time_zone is distinct from 'Asia/Colombo') "
+            "group by user_id order by count(*) desc, user_id limit 1"
+        ).fetchone()[0]
+        con.execute(
+            "update staging.stg_crm__contacts set time_zone = 'Asia/Colombo', "
+            "_staged_at = _staged_at + interval 1 day where contact_id = ?",
+            [contact_id],
+        )
+        store_id = con.execute(
+            "select store_id from staging.stg_reference__stores "
+            "where time_zone is distinct from 'Asia/Tokyo' and store_id in "
+            "(select store_id from staging.stg_pos__receipts) order by store_id limit 1"
+        ).fetchone()[0]
+        con.execute(
+            "update staging.stg_reference__stores set time_zone = 'Asia/Tokyo' "
+            "where store_id = ?",
+            [store_id],
+        )
+        return_id, sale_id = con.execute(
+            "select returns.receipt_id, sales.receipt_id "
+            "from staging.stg_pos__receipts as returns "
+            "inner join staging.stg_pos__receipts as sales "
+            "on returns.original_receipt_id = sales.receipt_id and sales.receipt_type = 'sale' "
+            "where returns.receipt_type = 'return' and returns.store_id <> ? "
+            "and sales.store_id <> ? order by returns.receipt_id limit 1",
+            [store_id, store_id],
+        ).fetchone()
+        con.execute(
+            "update staging.stg_pos__receipts set _staged_at = _staged_at + interval 1 day "
+            "where receipt_id = ?",
+            [return_id],
+        )
+        expected = {
+            row[0]
+            for row in con.execute(
+                "select 'shop-' || order_id from staging.stg_shop__orders where user_id = $1 "
+                "union all select 'pos-' || receipt_id from staging.stg_pos__receipts "
+                "where store_id = $2 "
+                "union all select 'pos-' || original_receipt_id from staging.stg_pos__receipts "
+                "where store_id = $2 and original_receipt_id in "
+                "(select receipt_id from staging.stg_pos__receipts) "
+                "union all select unnest(['pos-' || $3, 'pos-' || $4])",
+                [contact_id, store_id, return_id, sale_id],
+            ).fetchall()
+        }
+    _run_models(root, shared_s_landing, tmp_path, ORDERS)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        recomputed = _recomputed(con, ORDERS, "order_id")
+        assert con.execute(
+            f"select distinct order_time_zone from intermediate.{ORDERS} "
+            "where source_system = 'shop' and source_order_id in "
+            "(select order_id from staging.stg_shop__orders where user_id = ?)",
+            [contact_id],
+        ).fetchall() == [("Asia/Colombo",)]
+        assert con.execute(
+            f"select distinct order_time_zone from intermediate.{ORDERS} where store_id = ?",
+            [store_id],
+        ).fetchall() == [("Asia/Tokyo",)]
+    assert recomputed == expected
+    _assert_equals_a_rebuild(warehouse, shared_s_landing, tmp_path, ORDERS)
+
+
+def test_consents_follow_a_lost_and_a_new_event(
+    warehouses: dict, shared_s_landing: Path, tmp_path: Path
+) -> None:
+    # One customer loses a consent event with nothing stamped (as when its record moves to
+    # another customer): only the event count it holds says so. Another customer's event is
+    # written again. Exactly those two customers are recomputed, every channel, and the table
+    # then equals a rebuild.
+    root = _nightly_copy(warehouses, tmp_path / "consents")
+    warehouse = root / "data" / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        lost_customer, lost_event = con.execute(
+            "select customer_id, max(consent_event_id) "
+            "from intermediate.int_consent_events_unioned group by customer_id "
+            "having count(*) >= 2 order by customer_id limit 1"
+        ).fetchone()
+        con.execute(
+            "delete from intermediate.int_consent_events_unioned where consent_event_id = ?",
+            [lost_event],
+        )
+        touched_customer = con.execute(
+            "select min(customer_id) from intermediate.int_consent_events_unioned "
+            "where customer_id <> ?",
+            [lost_customer],
+        ).fetchone()[0]
+        con.execute(
+            "update intermediate.int_consent_events_unioned "
+            "set _staged_at = _staged_at + interval 1 day where consent_event_id = "
+            "(select min(consent_event_id) from intermediate.int_consent_events_unioned "
+            "where customer_id = ?)",
+            [touched_customer],
+        )
+        rows_before = con.execute(f"select count(*) from intermediate.{CONSENTS}").fetchone()[0]
+    _run_models(root, shared_s_landing, tmp_path, CONSENTS)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        recomputed = _recomputed(con, CONSENTS, "customer_channel_id")
+        assert con.execute(f"select count(*) from intermediate.{CONSENTS}").fetchone()[0] == (
+            rows_before
+        )
+    channels = ("email", "sms", "whatsapp", "telegram")
+    customers = (lost_customer, touched_customer)
+    assert recomputed == {f"{customer}:{channel}" for customer in customers for channel in channels}
+    _assert_equals_a_rebuild(warehouse, shared_s_landing, tmp_path, CONSENTS)
 
 
 def test_identity_edges_mart_is_kept_by_record(warehouses: dict) -> None:

@@ -15,6 +15,11 @@
     before; only the differences were written. The model's SQL has no is_incremental() branch:
     a first run or --full-refresh creates the table as a rebuild would.
 
+    A model that stamps its rows with the run's start (`_staged_at`, staged_at()) keeps the
+    stamp out of the comparison: a row that did not change keeps the stamp of the run that wrote
+    it, and the rows a run wrote are those stamped with its start (models downstream recompute
+    what depends on them, int_customer_consents_latest).
+
     The unique_key must be unique in the result (its data test says so). Other engines build the
     model as a plain table, rebuilt every run (same rows): a Spark `merge` would keep the rows
     that are gone.
@@ -40,6 +45,10 @@
             "incremental_strategy 'sync' needs a unique_key (" ~ target_relation ~ ")") }}
     {%- endif -%}
     {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') %}
+    {#- a run stamp is not compared: a row that is otherwise identical keeps the stamp of the
+        run that wrote it -#}
+    {%- set compared = arg_dict['dest_columns'] | rejectattr('name', 'equalto', '_staged_at')
+        | map(attribute='quoted') | join(', ') %}
 
     -- stored rows without an identical computed row (EXCEPT compares whole rows, nulls equal:
     -- one hash pass, where a join on the key with a per-column comparison took 3x as long)
@@ -47,9 +56,9 @@
     where exists (
         select 1
         from (
-            select {{ columns }} from {{ target_relation }}
+            select {{ compared }} from {{ target_relation }}
             except
-            select {{ columns }} from {{ computed_relation }}
+            select {{ compared }} from {{ computed_relation }}
         ) as differing
         where {{ clientbase.sync_keys_equal('differing', 'stored', keys) }}
     );

@@ -39,14 +39,14 @@
     both are tables rebuilt on every run, without the pre-hook.
 -#}
 
-{#- The config of a dimension kept by key; `pre_hook` names the macro that deletes its changed
-    rows. -#}
-{% macro dimension_config(pre_hook) -%}
+{#- The config of a model kept by key; `stale_rows` names the macro that, given the newest stamp
+    held, renders the condition (on the alias `held`) of the rows its pre-hook deletes. -#}
+{% macro dimension_config(stale_rows) -%}
     {{ config(
         materialized=clientbase.upsert_materialization(),
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook="{{ clientbase." ~ pre_hook ~ "() }}",
+        pre_hook="{{ clientbase.dimension_pre_hook('" ~ stale_rows ~ "') }}",
     ) }}
 {%- endmacro %}
 
@@ -103,10 +103,12 @@
 {%- endmacro %}
 
 
-{% macro dim_contacts_pre_hook() -%}
+{#- Pre-hook of a model kept by key: deletes the held rows `stale_rows` (a macro's name) selects
+    since the newest stamp held; every row when the table holds no stamp. -#}
+{% macro dimension_pre_hook(stale_rows) -%}
     {%- set since = clientbase.dimension_changed_since() -%}
     {{ clientbase.dimension_delete(
-        since, none if since is none else clientbase.dim_contacts_stale_rows(since)) }}
+        since, none if since is none else clientbase[stale_rows](since)) }}
 {%- endmacro %}
 
 
@@ -145,13 +147,6 @@
             messaged.identifier_type = held.identifier_type
             and messaged.identifier_value = held.identifier_value
     )
-{%- endmacro %}
-
-
-{% macro dim_customers_pre_hook() -%}
-    {%- set since = clientbase.dimension_changed_since() -%}
-    {{ clientbase.dimension_delete(
-        since, none if since is none else clientbase.dim_customers_stale_rows(since)) }}
 {%- endmacro %}
 
 

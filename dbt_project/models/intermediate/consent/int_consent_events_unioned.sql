@@ -2,7 +2,7 @@
 
 -- Synchronised, not rewritten (macros/cross_db/incremental_sync.sql): every row is computed
 -- as before and only the rows that differ from the stored ones are written, as
--- a night adds its own events.
+-- a night adds its own events; each written row carries the run's stamp (`_staged_at`).
 
 -- Every consent-relevant event per resolved customer and channel, with its source record:
 --   crm: the consent flag of each CRM contact of the customer, at its consent timestamp (else
@@ -115,7 +115,10 @@ final as (
         unioned.change_source,
         unioned.source_record_id,
         unioned.changed_at,
-        case when unioned.change_kind = 'consent_given' then 'granted' else 'withdrawn' end as consent_state
+        case when unioned.change_kind = 'consent_given' then 'granted' else 'withdrawn' end as consent_state,
+        -- the run that wrote the row; a row unchanged since keeps its stamp (the comparison
+        -- leaves it out), so int_customer_consents_latest recomputes the customers of these
+        {{ clientbase.staged_at() }} as _staged_at
     from unioned
     cross join bounds
     where unioned.changed_at is not null and cast(unioned.changed_at as date) < bounds.as_of_date

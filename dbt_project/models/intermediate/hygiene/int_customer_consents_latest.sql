@@ -1,8 +1,9 @@
-{{ clientbase.sync_config('customer_channel_id') }}
+-- Kept by customer (macros/hygiene/consents_incremental.sql): a night deletes the rows of the
+-- customers with a consent event written since the newest stamp the table holds, with fewer
+-- events on a channel than the row counted, or gone, and computes here every customer without
+-- rows.
 
--- Synchronised, not rewritten (macros/cross_db/incremental_sync.sql): every row is computed
--- as before and only the rows that differ from the stored ones are written, as
--- a night changes the consents of the customers it saw.
+{{ clientbase.dimension_config('consents_stale_rows') }}
 
 -- Marketing permission per customer and channel, decided by the latest event:
 --   consent given / withdrawn: the consent flags of the customer's CRM contacts (at their
@@ -27,13 +28,24 @@ source_records as (
     select * from {{ ref('int_source_records_resolved') }}
 ),
 
+-- every customer, or on a night the customers without rows
+customers as (
+    select resolved.customer_id
+    from (
+        select distinct customer_id from source_records
+        where customer_id is not null
+    ) as resolved
+    where {{ clientbase.dimension_key_missing('resolved', ['customer_id']) }}
+),
+
 events as (
     select
-        customer_id,
-        channel,
-        change_kind as event_kind,
-        changed_at as event_at
+        consent_events.customer_id,
+        consent_events.channel,
+        consent_events.change_kind as event_kind,
+        consent_events.changed_at as event_at
     from consent_events
+    where {{ clientbase.dimension_key_listed('customers', 'consent_events', ['customer_id']) }}
 ),
 
 last_consents as (
@@ -41,7 +53,8 @@ last_consents as (
         customer_id,
         channel,
         max(case when event_kind = 'consent_given' then event_at end) as last_consent_given_at,
-        max(event_at) as last_event_at
+        max(event_at) as last_event_at,
+        count(*) as event_count
     from events
     group by customer_id, channel
 ),
@@ -72,10 +85,7 @@ customer_channels as (
         select
             customer_id,
             '{{ channel }}' as channel
-        from (
-            select distinct customer_id from source_records
-            where customer_id is not null
-        ) as customers
+        from customers
         {%- if not loop.last %}
             union all
         {%- endif %}
@@ -95,7 +105,10 @@ final as (
         end as consent_status,
         coalesce(opt_outs.event_at, last_consents.last_consent_given_at) as consent_status_at,
         last_consents.last_consent_given_at,
-        last_consents.last_event_at as last_consent_event_at
+        last_consents.last_event_at as last_consent_event_at,
+        -- the customer's events on the channel: the pre-hook finds a customer that lost one
+        coalesce(last_consents.event_count, 0) as consent_event_count,
+        {{ clientbase.staged_at() }} as _staged_at
     from customer_channels
     left join last_consents
         on

@@ -1,8 +1,9 @@
-{{ clientbase.sync_config('order_id') }}
+-- Kept by order (macros/sales/orders_incremental.sql): a night deletes the rows whose order,
+-- receipt, related return or sale, contact time zone, store time zone or resolved customer
+-- changed since the newest stamp the table holds, and computes here every order without a row
+-- (with the receipts it nets against).
 
--- Synchronised, not rewritten (macros/cross_db/incremental_sync.sql): every row is computed
--- as before and only the rows that differ from the stored ones are written, as
--- a night adds ~1% of the orders and re-attributes a few.
+{{ clientbase.dimension_config('orders_stale_rows') }}
 
 -- Online shop orders and POS receipts in one grain (one row per source record), attributed to
 -- the resolved customer, with UTC and local timestamps and with POS returns netted onto the
@@ -11,10 +12,11 @@
 with
 
 shop_orders as (
-    select * from {{ ref('stg_shop__orders') }}
+    select * from {{ ref('stg_shop__orders') }} as orders
+    where {{ clientbase.order_key_missing('shop', 'orders', 'order_id') }}
 ),
 
-pos_receipts as (
+all_pos_receipts as (
     select * from {{ ref('stg_pos__receipts') }}
 ),
 
@@ -25,6 +27,44 @@ stores as (
 contacts as (
     select * from {{ ref('stg_crm__contacts') }}
 ),
+
+{% if is_incremental() %}
+    -- the receipts without a held row, and those they net against: the sale a return
+    -- references, the returns of a sale
+    missing_receipts as (
+        select
+            receipt_id,
+            receipt_type,
+            original_receipt_id
+        from all_pos_receipts
+        where {{ clientbase.order_key_missing('pos', 'all_pos_receipts', 'receipt_id') }}
+    ),
+
+    pos_receipts as (
+        select
+            all_pos_receipts.*,
+            all_pos_receipts.receipt_id in (select missing.receipt_id from missing_receipts as missing)
+                as is_computed
+        from all_pos_receipts
+        where
+            all_pos_receipts.receipt_id in (select missing.receipt_id from missing_receipts as missing)
+            or all_pos_receipts.receipt_id in (
+                select missing.original_receipt_id from missing_receipts as missing
+                where missing.receipt_type = 'return'
+            )
+            or all_pos_receipts.original_receipt_id in (
+                select missing.receipt_id from missing_receipts as missing
+                where missing.receipt_type = 'sale'
+            )
+    ),
+{% else %}
+    pos_receipts as (
+        select
+            *,
+            true as is_computed
+        from all_pos_receipts
+    ),
+{% endif %}
 
 resolved_records as (
     select * from {{ ref('int_source_records_resolved') }}
@@ -64,6 +104,7 @@ pos_located as (
         pos_receipts.total_amount,
         pos_receipts.purchased_at_local,
         pos_receipts.original_receipt_id,
+        pos_receipts.is_computed,
         resolved_records.customer_id,
         stores.time_zone,
         -- a till of a store missing from the reference file: read its clock as UTC, flagged
@@ -165,6 +206,7 @@ pos_sales_final as (
     from pos_sales
     left join returns_per_sale
         on pos_sales.receipt_id = returns_per_sale.receipt_id
+    where pos_sales.is_computed
 ),
 
 pos_returns_final as (
@@ -194,6 +236,7 @@ pos_returns_final as (
         case when matched_receipt_id is null then total_amount else 0 end as returned_amount,
         purchased_at as source_updated_at
     from pos_returns
+    where is_computed
 ),
 
 unioned as (
@@ -236,7 +279,8 @@ final as (
             order_type = 'sale'
             and order_status not in ('cancelled', 'returned')
         ) as is_purchase,
-        source_updated_at
+        source_updated_at,
+        {{ clientbase.staged_at() }} as _staged_at
     from unioned
 )
 

@@ -14,7 +14,7 @@
 -- whose resolved identifier, CRM consents or messaging events changed since the newest stamp
 -- the table holds, and computes here every contact point that has no row.
 
-{{ clientbase.dimension_config('dim_contacts_pre_hook') }}
+{{ clientbase.dimension_config('dim_contacts_stale_rows') }}
 
 with
 

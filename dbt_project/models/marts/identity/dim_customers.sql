@@ -18,7 +18,7 @@
 -- table holds, and of those that lost an identifier or a record, and computes here every
 -- customer that has no row.
 
-{{ clientbase.dimension_config('dim_customers_pre_hook') }}
+{{ clientbase.dimension_config('dim_customers_stale_rows') }}
 
 with
 
