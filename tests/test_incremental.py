@@ -343,8 +343,8 @@ def _assert_intermediate_equal(
 
 # Intermediate models synchronised with their computed rows (macros/cross_db/incremental_sync.sql):
 # every night computes every row and writes only the rows that differ from the stored ones.
-# (The synchronised marts, customer_rfm_monthly and customer_consent_history, are compared with
-# every other mart above.) Skipped: the integer keys each warehouse assigns in its own order.
+# (The synchronised mart, customer_rfm_monthly, is compared with every other mart above.)
+# Skipped: the integer keys each warehouse assigns in its own order.
 SYNCHRONISED = {
     # stamps the rows it writes; an unchanged row keeps the stamp of the run that wrote it
     "int_consent_events_unioned": ("consent_event_id", {"_staged_at"}),
@@ -538,6 +538,39 @@ KEPT_BY_KEY = {
     ORDERS: "order_id",  # macros/sales/orders_incremental.sql
     CONSENTS: "customer_channel_id",  # macros/hygiene/consents_incremental.sql
 }
+CONSENT_HISTORY = "customer_consent_history"  # a mart, kept by customer like CONSENTS
+
+
+def test_consent_history_is_kept_by_customer(warehouses: dict) -> None:
+    # Equal to a rebuild (test_every_mart_row_for_row). A night recomputes the history of the
+    # customers whose consent status it recomputed (those with events: a customer without
+    # events has no history), and keeps every other customer's rows from earlier runs.
+    for log in warehouses["night_logs"]:
+        assert f"incremental model marts.{CONSENT_HISTORY} " in log, "not kept by customer"
+    con = _connect(warehouses)
+    first = con.execute(
+        f"select min(_staged_at) from nightly.intermediate.{CONSENTS}"
+    ).fetchone()[0]
+    history = set(
+        con.execute(
+            f"select distinct _staged_at, customer_id from nightly.marts.{CONSENT_HISTORY} "
+            "where _staged_at > ?",
+            [first],
+        ).fetchall()
+    )
+    recomputed = set(
+        con.execute(
+            f"select distinct _staged_at, customer_id from nightly.intermediate.{CONSENTS} "
+            "where _staged_at > ? and customer_id in "
+            "(select customer_id from nightly.intermediate.int_consent_events_unioned)",
+            [first],
+        ).fetchall()
+    )
+    assert history, "no night changed a consent history: nothing was tested"
+    assert history == recomputed
+    assert con.execute(
+        f"select count(*) from nightly.marts.{CONSENT_HISTORY} where _staged_at = ?", [first]
+    ).fetchone()[0] > 10 * len(history)
 
 
 @pytest.mark.parametrize("model", sorted(KEPT_BY_KEY))
@@ -552,7 +585,12 @@ def test_intermediate_models_kept_by_key(warehouses: dict, model: str) -> None:
 
 
 def _assert_equals_a_rebuild(
-    warehouse: Path, landing: Path, tmp_path: Path, model: str
+    warehouse: Path,
+    landing: Path,
+    tmp_path: Path,
+    model: str,
+    key: str,
+    schema: str = "intermediate",
 ) -> None:
     """`model` in `warehouse` (a copy a night or a test changed) holds the rows the same model
     rebuilt whole over the same inputs holds, run stamps aside."""
@@ -561,16 +599,18 @@ def _assert_equals_a_rebuild(
     con = duckdb.connect()
     con.execute(f"attach '{warehouse}' as nightly (read_only)")
     con.execute(f"attach '{rebuilt / 'data' / 'warehouse.duckdb'}' as rebuilt (read_only)")
-    _assert_intermediate_equal(con, model, {"_staged_at"}, key=KEPT_BY_KEY[model])
+    _assert_intermediate_equal(con, model, {"_staged_at"}, schema=schema, key=key)
 
 
-def _recomputed(con: duckdb.DuckDBPyConnection, model: str, key: str) -> set:
+def _recomputed(
+    con: duckdb.DuckDBPyConnection, model: str, key: str, schema: str = "intermediate"
+) -> set:
     """The keys of `model` the last run computed (stamped with its newest stamp)."""
     return {
         row[0]
         for row in con.execute(
-            f"select {key} from intermediate.{model} "
-            f"where _staged_at = (select max(_staged_at) from intermediate.{model})"
+            f"select {key} from {schema}.{model} "
+            f"where _staged_at = (select max(_staged_at) from {schema}.{model})"
         ).fetchall()
     }
 
@@ -647,7 +687,7 @@ def test_orders_follow_their_contact_store_and_returns(
             [store_id],
         ).fetchall() == [("Asia/Tokyo",)]
     assert recomputed == expected
-    _assert_equals_a_rebuild(warehouse, shared_s_landing, tmp_path, ORDERS)
+    _assert_equals_a_rebuild(warehouse, shared_s_landing, tmp_path, ORDERS, "order_id")
 
 
 def test_consents_follow_a_lost_and_a_new_event(
@@ -655,8 +695,8 @@ def test_consents_follow_a_lost_and_a_new_event(
 ) -> None:
     # One customer loses a consent event with nothing stamped (as when its record moves to
     # another customer): only the event count it holds says so. Another customer's event is
-    # written again. Exactly those two customers are recomputed, every channel, and the table
-    # then equals a rebuild.
+    # written again. Exactly those two customers are recomputed, every channel, in the status
+    # table and in the consent history mart, and both then equal a rebuild.
     root = _nightly_copy(warehouses, tmp_path / "consents")
     warehouse = root / "data" / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:
@@ -682,16 +722,21 @@ def test_consents_follow_a_lost_and_a_new_event(
             [touched_customer],
         )
         rows_before = con.execute(f"select count(*) from intermediate.{CONSENTS}").fetchone()[0]
-    _run_models(root, shared_s_landing, tmp_path, CONSENTS)
+    _run_models(root, shared_s_landing, tmp_path, CONSENTS, CONSENT_HISTORY)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         recomputed = _recomputed(con, CONSENTS, "customer_channel_id")
         assert con.execute(f"select count(*) from intermediate.{CONSENTS}").fetchone()[0] == (
             rows_before
         )
+        history_recomputed = _recomputed(con, CONSENT_HISTORY, "customer_id", schema="marts")
     channels = ("email", "sms", "whatsapp", "telegram")
     customers = (lost_customer, touched_customer)
     assert recomputed == {f"{customer}:{channel}" for customer in customers for channel in channels}
-    _assert_equals_a_rebuild(warehouse, shared_s_landing, tmp_path, CONSENTS)
+    assert history_recomputed == set(customers)
+    _assert_equals_a_rebuild(warehouse, shared_s_landing, tmp_path, CONSENTS, "customer_channel_id")
+    _assert_equals_a_rebuild(
+        warehouse, shared_s_landing, tmp_path, CONSENT_HISTORY, "consent_change_id", "marts"
+    )
 
 
 def test_identity_edges_mart_is_kept_by_record(warehouses: dict) -> None:

@@ -40,6 +40,7 @@ RUN_METADATA_COLUMNS = {
     "identity_mapping_state": {"build_id", "built_at"},
     "hygiene_daily": {"built_at"},
     "customer_identity_edges": {"_staged_at"},
+    "customer_consent_history": {"_staged_at"},
     "dim_contacts": {"_staged_at"},
     "dim_customers": {"_staged_at"},
     "fct_orders": {"_staged_at"},

@@ -18,6 +18,9 @@
       to another customer, the as-of date was set back, an erasure); a customer that gains one
       is found by the gained row's stamp, so a loss shows either in a count or beside a stamp;
     - it is gone (no record resolves to it any more).
+
+    The mart customer_consent_history (the versions of each customer's consent) is kept by
+    customer the same way, and recomputes the customers int_customer_consents_latest recomputed.
 -#}
 
 {#- The held rows of int_customer_consents_latest to recompute (alias `held`): every channel of
@@ -50,5 +53,25 @@
         select 1
         from {{ ref('int_source_records_resolved') }} as records
         where records.customer_id = held.customer_id
+    )
+{%- endmacro %}
+
+
+{#- The held rows of customer_consent_history to recompute (alias `held`): the history of a
+    customer int_customer_consents_latest recomputed since `since` (its events changed: see
+    above), or no longer holds (gone). A customer without events has no history rows, and
+    one with events always has some, so the body's "customers without rows" are exactly the
+    deleted and the new ones. -#}
+{% macro consent_history_stale_rows(since) -%}
+    {%- set latest = ref('int_customer_consents_latest') -%}
+    held.customer_id in (
+        select recomputed.customer_id
+        from {{ latest }} as recomputed
+        where {{ clientbase.newer_than('recomputed._staged_at', since) }}
+    )
+    or not exists (
+        select 1
+        from {{ latest }} as customers
+        where customers.customer_id = held.customer_id
     )
 {%- endmacro %}

@@ -1,8 +1,10 @@
-{{ clientbase.sync_config('consent_change_id') }}
+-- depends_on: {{ ref('int_customer_consents_latest') }}
+-- Kept by customer (macros/hygiene/consents_incremental.sql): a night deletes the rows of the
+-- customers int_customer_consents_latest recomputed since the newest stamp this table holds
+-- (their consent events changed) or that it no longer holds, and computes here the history of
+-- every customer without rows.
 
--- Synchronised, not rewritten (macros/cross_db/incremental_sync.sql): every row is computed
--- as before and only the rows that differ from the stored ones are written, as
--- a night adds its own changes of state.
+{{ clientbase.dimension_config('consent_history_stale_rows') }}
 
 -- Consent as a time-versioned fact: one row per customer × channel × change of state
 -- (granted <-> withdrawn), valid from the change until the next one (valid_to null = the state
@@ -12,7 +14,8 @@
 with
 
 events as (
-    select * from {{ ref('int_consent_events_unioned') }}
+    select * from {{ ref('int_consent_events_unioned') }} as consent_events
+    where {{ clientbase.dimension_key_missing('consent_events', ['customer_id']) }}
 ),
 
 ordered as (
@@ -52,7 +55,8 @@ final as (
         source_record_id,
         changed_at as valid_from,
         lead(changed_at) over (partition by customer_id, channel order by event_sequence) as valid_to,
-        lead(changed_at) over (partition by customer_id, channel order by event_sequence) is null as is_current
+        lead(changed_at) over (partition by customer_id, channel order by event_sequence) is null as is_current,
+        {{ clientbase.staged_at() }} as _staged_at
     from changes
 )
 
@@ -66,5 +70,6 @@ select
     source_record_id,
     valid_from,
     valid_to,
-    is_current
+    is_current,
+    _staged_at
 from final
