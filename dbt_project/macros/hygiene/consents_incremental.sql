@@ -13,7 +13,7 @@
       a row it writes (new, or changed in kind, time or customer) carries the run's stamp,
       while an unchanged row keeps its own (incremental_sync.sql leaves `_staged_at` out of
       the comparison);
-    - it lost an event on a channel: fewer events than the row counted
+    - it lost an event on a channel: its event count there differs from the one the row holds
       (`consent_event_count`). An event that is gone leaves no stamped row (its record moved
       to another customer, the as-of date was set back, an erasure); a customer that gains one
       is found by the gained row's stamp, so a loss shows either in a count or beside a stamp;
@@ -24,7 +24,8 @@
 -#}
 
 {#- The held rows of int_customer_consents_latest to recompute (alias `held`): every channel of
-    a customer with an event written since `since`, that lost an event, or that is gone. -#}
+    a customer with an event written since `since`, with another event count on a channel
+    than its row holds (it lost an event), or that is gone. -#}
 {% macro consents_stale_rows(since) -%}
     {%- set events = ref('int_consent_events_unioned') -%}
     held.customer_id in (

@@ -1,7 +1,7 @@
 {#-
     int_orders_unioned, kept by order.
 
-    One row per shop order and POS receipt (size L: ~3M rows). A row is a function of its own
+    One row per shop order and POS receipt (size L: 5.66M rows). A row is a function of its own
     record's inputs and of a few related ones, so instead of recomputing every order each night
     (size L: ~14 s of node time) the model is kept by key like the two identity dimensions
     (dimensions_incremental.sql): a pre-hook deletes the held rows whose inputs changed since the

@@ -1,7 +1,7 @@
 -- Kept by customer (macros/hygiene/consents_incremental.sql): a night deletes the rows of the
--- customers with a consent event written since the newest stamp the table holds, with fewer
--- events on a channel than the row counted, or gone, and computes here every customer without
--- rows.
+-- customers with a consent event written since the newest stamp the table holds, with another
+-- event count on a channel than the row holds (an event was lost), or gone, and computes here
+-- every customer without rows.
 
 {{ clientbase.dimension_config('consents_stale_rows') }}
 
