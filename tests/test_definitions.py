@@ -146,6 +146,18 @@ def test_nightly_schedule_runs_yesterday_then_everything_downstream(defs, graph,
     assert request.partition_key == "2026-11-21"
     assert request.tags[AS_OF_DATE_TAG] == "2026-11-22"
     assert request.run_key == "nightly-2026-11-21"
+    # 2026-11-22 is a Sunday: the week's run that tests every row (data_tests_since_last_pass.sql)
+    assert json.loads(
+        request.run_config["ops"]["clientbase_dbt_assets"]["config"]["vars_json"]
+    ) == {"data_tests_whole": True}
+    monday = nightly_build_schedule(
+        dg.build_schedule_context(
+            scheduled_execution_time=datetime(
+                2026, 11, 23, 2, 0, tzinfo=ZoneInfo("Europe/Moscow")
+            )
+        )
+    )
+    assert monday.partition_key == "2026-11-22" and not monday.run_config
 
     job = defs.resolve_job_def("nightly_build")
     selected = job.asset_layer.selected_asset_keys

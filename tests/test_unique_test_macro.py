@@ -1,10 +1,13 @@
 """The project's `unique` data test on DuckDB (dbt_project/macros/cross_db/test_unique.sql) must
-return exactly the rows of dbt's own: it only changes how duplicates are looked for."""
+return exactly the rows of dbt's own: it only changes how duplicates are looked for. On a
+run-stamped model whose test passed before, it returns the duplicates that involve a row written
+since (data_tests_since_last_pass.sql): all of them, when the rows held before were unique."""
 
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from types import SimpleNamespace
 
 import dbt.include.global_project as dbt_global_project
 import duckdb
@@ -16,11 +19,15 @@ OURS = REPO_DIR / "dbt_project" / "macros" / "cross_db" / "test_unique.sql"
 DBTS = Path(dbt_global_project.__file__).parent / "macros" / "generic_test_sql" / "unique.sql"
 
 
-def _render(macro_file: Path, macro_name: str, model: str, column_name: str) -> str:
+def _render(
+    macro_file: Path, macro_name: str, model: str, column_name: str, window: str | None = None
+) -> str:
     template = jinja2.Environment().from_string(
         macro_file.read_text() + "{{ " + macro_name + "(model, column_name) }}"
     )
-    return template.render(model=model, column_name=column_name)
+    # the window of the test being rendered, as data_tests_since_last_pass.sql would give it
+    clientbase = SimpleNamespace(data_test_window=lambda: window)
+    return template.render(model=model, column_name=column_name, clientbase=clientbase)
 
 
 @pytest.fixture(scope="module")
@@ -63,4 +70,38 @@ def test_reports_each_duplicate_with_its_count(con) -> None:
 def test_unique_column_passes(con) -> None:
     distinct_keys = "(select md5(cast(i as varchar)) as key_id from range(50000) as t(i))"
     sql = _render(OURS, "duckdb__test_unique", distinct_keys, "key_id")
+    assert con.execute(sql).fetchall() == []
+
+
+@pytest.fixture(scope="module")
+def stamped(con) -> str:
+    """The keys table as a run-stamped model: the rows of the last run (_staged_at 2) are the
+    duplicates' second copies and one new key; every first copy was held before (stamp 1)."""
+    con.execute(
+        """
+        create table stamped as
+        select key_id, 1 as _staged_at from (select distinct key_id from keys)
+        union all select md5('17'), 2
+        union all select md5('42'), 2
+        union all select md5('42'), 2
+        union all select md5('new'), 2
+        union all select null, 2
+        """
+    )
+    return "stamped"
+
+
+def test_windowed_finds_every_duplicate_with_a_new_row(con, stamped) -> None:
+    windowed = _render(OURS, "duckdb__test_unique", stamped, "key_id", window="_staged_at > 1")
+    assert "_staged_at > 1" in windowed
+    whole = _render(OURS, "duckdb__test_unique", stamped, "key_id")
+    md5 = {value: hashlib.md5(value.encode()).hexdigest() for value in ("17", "42")}
+    expected = sorted([(md5["17"], 2), (md5["42"], 3)])
+    # counted over the whole table, not only over the new rows (where 17 is held once)
+    assert sorted(con.execute(windowed).fetchall()) == expected
+    assert sorted(con.execute(whole).fetchall()) == expected
+
+
+def test_windowed_passes_when_the_new_rows_repeat_nothing(con, stamped) -> None:
+    sql = _render(OURS, "duckdb__test_unique", stamped, "key_id", window="_staged_at > 2")
     assert con.execute(sql).fetchall() == []

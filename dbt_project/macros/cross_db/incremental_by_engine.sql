@@ -50,13 +50,17 @@
 
 {#- The config of an upserted model: upserted by `unique_key`, rebuilt as a table where the
     engine cannot upsert, and failing on a column change (a changed model needs --full-refresh,
-    not a silent partial column). A model adds its hooks with a config() call of its own. -#}
-{% macro upsert_config(unique_key) -%}
+    not a silent partial column). A model adds its hooks with a config() call of its own.
+    `run_stamped`: every row the model writes carries staged_at() as `_staged_at`, so its
+    row-level data tests check the rows written since they last passed
+    (data_tests_since_last_pass.sql). -#}
+{% macro upsert_config(unique_key, run_stamped=false) -%}
     {{ config(
         materialized=clientbase.upsert_materialization(),
         unique_key=unique_key,
         incremental_strategy=clientbase.upsert_strategy(),
         on_schema_change='fail',
+        meta={'run_stamped': run_stamped},
     ) }}
 {%- endmacro %}
 

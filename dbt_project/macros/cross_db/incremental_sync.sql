@@ -25,12 +25,13 @@
     that are gone.
 -#}
 
-{% macro sync_config(unique_key) -%}
+{% macro sync_config(unique_key, run_stamped=false) -%}
     {{ config(
         materialized=('incremental' if target.type == 'duckdb' else 'table'),
         unique_key=unique_key,
         incremental_strategy=('sync' if target.type == 'duckdb' else none),
         on_schema_change='fail',
+        meta={'run_stamped': run_stamped},
     ) }}
 {%- endmacro %}
 

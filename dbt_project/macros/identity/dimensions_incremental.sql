@@ -47,6 +47,7 @@
         incremental_strategy='append',
         on_schema_change='fail',
         pre_hook="{{ clientbase.dimension_pre_hook('" ~ stale_rows ~ "') }}",
+        meta={'run_stamped': true},
     ) }}
 {%- endmacro %}
 

@@ -171,7 +171,7 @@
     the resolution of their identifiers; `steward_decisions`: and with the steward decisions on
     their pairs (the model holds override_id). Declared once, in the model's meta, where the
     pre-hook and the body read them (identity_model_changed_records). -#}
-{% macro identity_records_config(resolution_changes=false, steward_decisions=false) -%}
+{% macro identity_records_config(resolution_changes=false, steward_decisions=false, run_stamped=false) -%}
     {{ config(
         materialized=clientbase.upsert_materialization(),
         incremental_strategy='append',
@@ -179,7 +179,7 @@
         meta={'identity_record_changes': {
             'resolution_changes': resolution_changes,
             'steward_decisions': steward_decisions,
-        }},
+        }, 'run_stamped': run_stamped},
         pre_hook="{{ clientbase.identity_records_pre_hook() }}",
     ) }}
 {%- endmacro %}

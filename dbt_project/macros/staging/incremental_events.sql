@@ -212,5 +212,6 @@
 {#- The config of every daily staging model: upserted by its key (upsert_config,
     macros/cross_db/incremental_by_engine.sql). -#}
 {% macro incremental_staging_config(unique_key) -%}
-    {{ clientbase.upsert_config(unique_key) }}
+    {#- every staged row carries staged_at() (staging_lineage_columns, event summaries) -#}
+    {{ clientbase.upsert_config(unique_key, run_stamped=true) }}
 {%- endmacro %}

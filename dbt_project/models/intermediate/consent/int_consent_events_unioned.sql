@@ -1,4 +1,4 @@
-{{ clientbase.sync_config('consent_event_id') }}
+{{ clientbase.sync_config('consent_event_id', run_stamped=true) }}
 
 -- Synchronised, not rewritten (macros/cross_db/incremental_sync.sql): every row is computed
 -- as before and only the rows that differ from the stored ones are written, as

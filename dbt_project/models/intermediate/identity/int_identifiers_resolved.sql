@@ -1,4 +1,4 @@
-{{ clientbase.upsert_config(unique_key='identifier_key') }}
+{{ clientbase.upsert_config(unique_key='identifier_key', run_stamped=true) }}
 {{ config(post_hook="{{ clientbase.identity_resolved_post_hook() }}") }}
 
 -- Every identifier with the customer it resolved to. The customer id is the hash of the

@@ -10,7 +10,7 @@
 -- merge, a split, a new exclusion), and keeps every other record's row
 -- (macros/identity/identity_records_incremental.sql).
 
-{{ clientbase.identity_records_config(resolution_changes=true) }}
+{{ clientbase.identity_records_config(resolution_changes=true, run_stamped=true) }}
 
 {%- set since = clientbase.identity_records_changed_since() %}
 

@@ -1,4 +1,4 @@
-{{ clientbase.upsert_config(unique_key='order_line_id') }}
+{{ clientbase.upsert_config(unique_key='order_line_id', run_stamped=true) }}
 
 -- Shop order lines and POS receipt lines in one grain, keyed like int_orders_unioned, with the
 -- product's categories (the interest tags customer_traits derives from what people bought).

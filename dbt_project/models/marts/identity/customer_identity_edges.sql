@@ -14,7 +14,7 @@
 -- applied to at the last run; every other row stays. The steward's same_person links no record
 -- carries are recomputed on every run (a few rows). Size L: 21M rows, ~46 s CPU rebuilt whole.
 
-{{ clientbase.identity_records_config(resolution_changes=true, steward_decisions=true) }}
+{{ clientbase.identity_records_config(resolution_changes=true, steward_decisions=true, run_stamped=true) }}
 
 -- The changed records are listed from the record sources and the observations:
 {%- for source in clientbase.identity_record_sources() %}

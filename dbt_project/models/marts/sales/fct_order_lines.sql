@@ -1,4 +1,4 @@
-{{ clientbase.upsert_config(unique_key='order_line_id') }}
+{{ clientbase.upsert_config(unique_key='order_line_id', run_stamped=true) }}
 
 -- One row per shop order line and POS receipt line, carrying its order's customer, time and
 -- status. A line is a function of its row in int_order_lines_unioned and its order's row in

@@ -1,4 +1,4 @@
-{{ clientbase.upsert_config(unique_key='order_id') }}
+{{ clientbase.upsert_config(unique_key='order_id', run_stamped=true) }}
 
 -- One row per shop order and per POS receipt. Incremental: a run re-processes the records
 -- changed in the window (see sales_window_predicate), records new to the table, and records
