@@ -82,14 +82,16 @@
     {%- if relation is none or passes_held is none -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- if '_staged_at' not in adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
-        {{ return(none) }}
-    {%- endif -%}
+    {#- the mark first: a first build has none, and then needs no column lookup -#}
     {%- set found = run_query(
         "select cast(max(passed_stamp) as varchar) from " ~ passes
         ~ " where test_id = '" ~ model.unique_id ~ "'") -%}
     {%- set since = found.columns[0].values()[0] -%}
     {%- if since is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {#- a table built before the model stamped its rows (it passed a whole test since) -#}
+    {%- if '_staged_at' not in adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
         {{ return(none) }}
     {%- endif -%}
     {{ return(clientbase.newer_than('_staged_at', since)) }}
