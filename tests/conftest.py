@@ -60,6 +60,22 @@ class BuiltWarehouse:
         """Another `clientbase build`, e.g. over a private copy of this one's data folder."""
         return clientbase_build(env)
 
+    @staticmethod
+    def dbt(env: dict, *args: str) -> subprocess.CompletedProcess:
+        """A dbt command on the project in a subprocess (its output captured), e.g. with the
+        environment of a private copy."""
+        command = [
+            str(Path(sys.executable).with_name("dbt")),
+            *args,
+            "--project-dir",
+            str(REPO_DIR / "dbt_project"),
+            "--profiles-dir",
+            str(REPO_DIR),
+        ]
+        return subprocess.run(
+            command, capture_output=True, text=True, env=env, timeout=900, check=False
+        )
+
     @property
     def truth_dir(self) -> Path:
         return self.landing_dir / "_truth"

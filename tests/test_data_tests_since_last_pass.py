@@ -6,25 +6,13 @@ failure."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
-REPO_DIR = Path(__file__).resolve().parents[1]
-PROJECT_DIR = REPO_DIR / "dbt_project"
 UNIQUE = "test.clientbase.unique_fct_orders_order_id."
 NOT_NULL = "test.clientbase.not_null_fct_orders_sales_channel."
-
-
-def _dbt(env: dict, *args: str) -> subprocess.CompletedProcess:
-    dbt = Path(sys.executable).with_name("dbt")
-    command = [str(dbt), *args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(REPO_DIR)]
-    return subprocess.run(
-        command, capture_output=True, text=True, env=env, timeout=900, check=False
-    )
 
 
 def _statuses(env: dict) -> dict[str, str]:
@@ -60,7 +48,7 @@ def test_the_build_recorded_the_passes_of_windowable_tests_only(copy_env) -> Non
     assert not [t for t in passes if "rate_below" in t or "adds_up" in t]
 
 
-def test_a_night_checks_new_rows_against_the_whole_table_until_they_pass(copy_env) -> None:
+def test_a_night_checks_new_rows_against_the_whole_table_until_they_pass(built_s, copy_env) -> None:
     warehouse = copy_env["CLIENTBASE_WAREHOUSE"]
     before = _passes(warehouse)
     with duckdb.connect(warehouse) as con:
@@ -76,7 +64,7 @@ def test_a_night_checks_new_rows_against_the_whole_table_until_they_pass(copy_en
         )
     select = ["--select", "fct_orders,test_type:generic", "--exclude", "test_name:relationships"]
 
-    first = _dbt(copy_env, "test", *select)
+    first = built_s.dbt(copy_env, "test", *select)
     statuses = _statuses(copy_env)
     assert first.returncode == 1, first.stdout[-3000:]
     # the new row's key is counted over the whole table: the held copy makes it a duplicate
@@ -91,11 +79,11 @@ def test_a_night_checks_new_rows_against_the_whole_table_until_they_pass(copy_en
     after = _passes(warehouse)
     unique_id = next(t for t in before if t.startswith(UNIQUE))
     assert after[unique_id] == before[unique_id]
-    second = _dbt(copy_env, "test", *select)
+    second = built_s.dbt(copy_env, "test", *select)
     assert second.returncode == 1 and _status(_statuses(copy_env), UNIQUE) == "fail"
 
     # the whole check sees both
-    whole = _dbt(copy_env, "test", *select, "--vars", '{"data_tests_whole": true}')
+    whole = built_s.dbt(copy_env, "test", *select, "--vars", '{"data_tests_whole": true}')
     statuses = _statuses(copy_env)
     assert whole.returncode == 1
     assert _status(statuses, UNIQUE) == "fail" and _status(statuses, NOT_NULL) == "fail"
@@ -110,6 +98,6 @@ def test_a_night_checks_new_rows_against_the_whole_table_until_they_pass(copy_en
             "delete from marts.fct_orders where _staged_at = (select max(_staged_at) "
             "from marts.fct_orders) and order_id = (select min(order_id) from marts.fct_orders)"
         )
-    fixed = _dbt(copy_env, "test", "--select", "unique_fct_orders_order_id")
+    fixed = built_s.dbt(copy_env, "test", "--select", "unique_fct_orders_order_id")
     assert fixed.returncode == 0, fixed.stdout[-3000:]
     assert _passes(warehouse)[unique_id] > before[unique_id]

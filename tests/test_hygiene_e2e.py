@@ -12,9 +12,7 @@ Reads the session's real build of size S (as of the day after the demo's last da
 
 import json
 import subprocess
-import sys
 from datetime import date, timedelta
-from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -25,8 +23,6 @@ from orchestration.hygiene_score import customer_people, hygiene_scores, read_tr
 
 pytestmark = pytest.mark.e2e
 
-REPO_DIR = Path(__file__).resolve().parent.parent
-PROJECT_DIR = REPO_DIR / "dbt_project"
 RATE_TESTS = [
     "stale_time_zone_share",
     "inactive_share",
@@ -36,14 +32,6 @@ RATE_TESTS = [
     "duplicate_share",
     "not_sendable_share",
 ]
-
-
-def _dbt(env: dict, *args: str) -> subprocess.CompletedProcess:
-    dbt = Path(sys.executable).with_name("dbt")
-    command = [str(dbt), *args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(REPO_DIR)]
-    return subprocess.run(
-        command, capture_output=True, text=True, env=env, timeout=900, check=False
-    )
 
 
 def _vars(as_of: str, **extra) -> list[str]:
@@ -59,7 +47,7 @@ def hygiene_warehouse(built_s, tmp_path_factory: pytest.TempPathFactory) -> dict
     env = built_s.private_copy(data)
     manifest = json.loads((built_s.truth_dir / "manifest.json").read_text())
     as_of = (date.fromisoformat(manifest["end_date"]) + timedelta(days=1)).isoformat()
-    build = _dbt(env, "build", "--select", "tag:hygiene", *_vars(as_of))
+    build = built_s.dbt(env, "build", "--select", "tag:hygiene", *_vars(as_of))
     assert build.returncode == 0, build.stdout[-6000:]
     return {
         "env": env,
@@ -198,7 +186,7 @@ def test_sendable_audience_excludes_what_hygiene_rules_out(hygiene_warehouse):
     )
 
 
-def test_rates_pass_on_the_demo_and_fail_when_thresholds_are_crossed(hygiene_warehouse):
+def test_rates_pass_on_the_demo_and_fail_when_thresholds_are_crossed(built_s, hygiene_warehouse):
     env, as_of = hygiene_warehouse["env"], hygiene_warehouse["as_of"]
     run_results = hygiene_warehouse["run_results"]
     no_gx = hygiene_warehouse["data"] / "reports" / "gx" / "results"
@@ -206,8 +194,8 @@ def test_rates_pass_on_the_demo_and_fail_when_thresholds_are_crossed(hygiene_war
     assert failed_blocking_checks(run_results, no_gx) == []
 
     def rate_tests(thresholds: dict) -> tuple[subprocess.CompletedProcess, dict]:
-        result = _dbt(env, "test", "--select", "hygiene_daily,test_name:rate_below",
-                      *_vars(as_of, hygiene_thresholds=thresholds))  # fmt: skip
+        result = built_s.dbt(env, "test", "--select", "hygiene_daily,test_name:rate_below",
+                             *_vars(as_of, hygiene_thresholds=thresholds))  # fmt: skip
         results = json.loads(run_results.read_text())["results"]
         return result, {r["unique_id"].split(".")[2]: r["status"] for r in results}
 
@@ -226,12 +214,12 @@ def test_rates_pass_on_the_demo_and_fail_when_thresholds_are_crossed(hygiene_war
     assert len(blocking) == 1 and "inactive_share" in blocking[0], blocking
 
 
-def test_hygiene_daily_accumulates_one_row_per_build_date(hygiene_warehouse):
+def test_hygiene_daily_accumulates_one_row_per_build_date(built_s, hygiene_warehouse):
     env, as_of = hygiene_warehouse["env"], hygiene_warehouse["as_of"]
     earlier = (date.fromisoformat(as_of) - timedelta(days=30)).isoformat()
     # a new build date appends a row; the fixture's row stays as it was
     before = _query(hygiene_warehouse, "select * from marts.hygiene_daily")
-    result = _dbt(env, "run", "--select", "tag:hygiene", *_vars(earlier))
+    result = built_s.dbt(env, "run", "--select", "tag:hygiene", *_vars(earlier))
     assert result.returncode == 0, result.stdout[-3000:]
     history = _query(hygiene_warehouse, "select * from marts.hygiene_daily order by build_date")
     assert [d.date().isoformat() for d in history["build_date"]] == [earlier, as_of]

@@ -17,10 +17,6 @@ for any size.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import duckdb
 import pandas as pd
 import pytest
@@ -29,17 +25,6 @@ from orchestration.identity_score import evidence_scope, linkable_recall, score_
 
 pytestmark = pytest.mark.e2e
 
-REPO_DIR = Path(__file__).resolve().parent.parent
-PROJECT_DIR = REPO_DIR / "dbt_project"
-
-
-def _dbt(env: dict, *args: str) -> subprocess.CompletedProcess:
-    dbt = Path(sys.executable).with_name("dbt")
-    command = [str(dbt), *args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(REPO_DIR)]
-    return subprocess.run(
-        command, capture_output=True, text=True, env=env, timeout=900, check=False
-    )
-
 
 @pytest.fixture(scope="module")
 def identity_warehouse(built_s, tmp_path_factory: pytest.TempPathFactory) -> dict:
@@ -47,7 +32,7 @@ def identity_warehouse(built_s, tmp_path_factory: pytest.TempPathFactory) -> dic
     the same data: the second night must not change any customer id."""
     data = tmp_path_factory.mktemp("identity_s")
     env = built_s.private_copy(data)
-    second = _dbt(env, "build", "--select", "tag:identity", "--resource-type", "model")
+    second = built_s.dbt(env, "build", "--select", "tag:identity", "--resource-type", "model")
     assert second.returncode == 0, f"second dbt build failed:\n{second.stdout[-6000:]}"
     return {
         "warehouse": data / "warehouse.duckdb",
