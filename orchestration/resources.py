@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from datetime import datetime
+from importlib.metadata import version as installed_version
 from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
+from packaging.version import Version
 
 from orchestration.config import get_settings
 from orchestration.extraction import LoadResult, load_system
@@ -43,8 +46,33 @@ class ExtractionResource(dg.ConfigurableResource):
         return load_system(system, self.landing_path(), self.raw_path(), days, loaded_at=loaded_at)
 
 
+class ClientbaseDbtCliResource(DbtCliResource):
+    """dagster-dbt's dbt CLI resource without two start-up costs this project has no use for.
+
+    Before each dbt command, DbtCliResource.cli runs `dbt --version` in a subprocess (~1.8 s) to
+    tell dbt Core from the Fusion engine, and then builds a dbt Core adapter in this process,
+    loading the project's macros (~4 s), which it uses only for `fetch_row_counts()` and
+    `fetch_column_metadata()` on the event stream. clientbase calls neither (row counts come
+    from its own checks), and its dbt is the dbt-core installed beside dagster-dbt. So: the
+    version is read from the installed package, and no adapter is built: the state dagster-dbt
+    already handles for Fusion (`adapter=None`: the stream's metadata fetchers return nothing).
+    Two dbt commands a night (parse, build) save ~12 s of the night's fixed cost.
+
+    Both overrides replace private members of dagster-dbt 0.29 (pinned <0.30);
+    tests/test_dbt_cli_resource.py fails when an upgrade renames them, so the saving cannot
+    vanish without notice.
+    """
+
+    @property
+    def _cli_version(self) -> Version:
+        return Version(installed_version("dbt-core"))
+
+    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:
+        return None
+
+
 def build_resources() -> dict[str, object]:
     return {
-        "dbt": DbtCliResource(project_dir=dbt_project),
+        "dbt": ClientbaseDbtCliResource(project_dir=dbt_project),
         "extraction": ExtractionResource(),
     }
