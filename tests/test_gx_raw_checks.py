@@ -1,7 +1,7 @@
 """GX raw-zone checks: pass on clean loads, fail (and block publishing) on bad ones."""
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -210,3 +210,58 @@ def test_blocking_asset_check_stops_downstream_assets(data_dir):
     assert "gender" in evaluations["gx_contract"].description
     materialized = {e.asset_key for e in bad.get_asset_materialization_events()}
     assert dg.AssetKey("downstream_mart") not in materialized
+
+
+def _stored_results(data_dir: Path) -> list[Path]:
+    validations = data_dir / "reports" / "gx" / "gx" / "uncommitted" / "validations"
+    return sorted(validations.rglob("*.json"))
+
+
+def _result_pages(data_dir: Path) -> list[Path]:
+    return sorted((gxc.docs_dir(data_dir / "reports") / "validations").rglob("*.html"))
+
+
+def test_old_validation_results_and_their_pages_are_pruned(data_dir, monkeypatch):
+    _history("crm")  # two runs: two stored results (and pages) per table
+    results, pages = _stored_results(data_dir), _result_pages(data_dir)
+    assert len(results) == 2 and len(pages) == 2, (results, pages)
+    # Age the first run's result by 40 days: GX keys results by their folder names.
+    old_run = results[0].parent
+    aged = old_run.with_name((datetime.now(UTC) - timedelta(days=40)).strftime("%Y%m%dT%H%M%S.%fZ"))
+    old_run.rename(aged)
+
+    monkeypatch.setenv(gxc.KEEP_DAYS_ENV, "60")
+    outcome = gxc.validate_system("crm", DAYS[2])
+    assert outcome.pruned_results == 0
+    assert aged.exists() and len(_stored_results(data_dir)) == 3
+
+    monkeypatch.setenv(gxc.KEEP_DAYS_ENV, "30")
+    outcome = gxc.validate_system("crm", DAYS[2])
+    assert outcome.pruned_results == 1
+    assert not aged.exists() and len(_stored_results(data_dir)) == 3
+    # the index build dropped the deleted result's page and lists the three kept ones
+    assert len(_result_pages(data_dir)) == 3
+    index = Path(outcome.docs_index).read_text()
+    assert aged.name not in index
+
+
+def test_docs_site_is_capped_and_an_older_site_config_is_replaced(data_dir):
+    reports = data_dir / "reports"
+    context = gxc._context(reports)
+    site = context.list_data_docs_sites()[gxc.DOCS_SITE]
+    assert site["site_index_builder"]["validation_results_limit"] == gxc.DOCS_INDEX_RESULTS
+    # a site written by an older clientbase (no cap) is brought up to date
+    context.delete_data_docs_site(gxc.DOCS_SITE)
+    context.add_data_docs_site(
+        site_name=gxc.DOCS_SITE,
+        site_config={**site, "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}},
+    )
+    site = gxc._context(reports).list_data_docs_sites()[gxc.DOCS_SITE]
+    assert site["site_index_builder"]["validation_results_limit"] == gxc.DOCS_INDEX_RESULTS
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "soon"])
+def test_keep_days_must_be_a_positive_number(monkeypatch, value):
+    monkeypatch.setenv(gxc.KEEP_DAYS_ENV, value)
+    with pytest.raises(ValueError):
+        gxc.keep_days()

@@ -12,15 +12,17 @@ required columns, enums and formats come from the extraction schema registry, ne
 Data Docs HTML is rebuilt under `<reports>/gx/docs/` on every run.
 """
 
+import contextlib
 import fcntl
 import json
 import math
+import os
 import re
 import statistics
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -28,6 +30,7 @@ import great_expectations as gx
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from great_expectations.exceptions import DataContextError
 from great_expectations.expectations.metadata_types import FailureSeverity
 
 from orchestration.checks.gate import GX_RESULTS_SUBDIR
@@ -39,6 +42,16 @@ CONTRACT_CHECK = "gx_contract"
 DRIFT_CHECK = "gx_drift"
 DOCS_SITE = "clientbase_raw"
 DATA_SOURCE = "raw_zone"
+# Data Docs history. Each index build (one per system a night) lists every stored validation
+# result, parsing each one's run time: unbounded, the night's GX steps grow with every night
+# kept (benchmarks/gx_docs_history.py: a year of results makes one system's step ~4.5x slower).
+# So results older than CLIENTBASE_GX_KEEP_DAYS days are deleted, their pages with them (the
+# index build drops pages whose result is gone; the drift metrics have their own history under
+# state/), and the index page lists the newest DOCS_INDEX_RESULTS results, every table's last
+# few nights, instead of thousands of rows.
+DOCS_INDEX_RESULTS = 100
+KEEP_DAYS_ENV = "CLIENTBASE_GX_KEEP_DAYS"
+DEFAULT_KEEP_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -406,6 +419,7 @@ class SystemOutcome:
     tables: dict[str, dict] = field(default_factory=dict)  # table -> counts, baseline
     failures: list[FailedExpectation] = field(default_factory=list)
     docs_index: str = ""
+    pruned_results: int = 0  # stored validation results deleted as older than the kept days
 
     def failed(
         self, severity: FailureSeverity, table: str | None = None
@@ -447,7 +461,10 @@ def _context(reports_dir: Path):
     context = gx.get_context(mode="file", project_root_dir=reports_dir / "gx")
     site = {
         "class_name": "SiteBuilder",
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        "site_index_builder": {
+            "class_name": "DefaultSiteIndexBuilder",
+            "validation_results_limit": DOCS_INDEX_RESULTS,
+        },
         "store_backend": {
             "class_name": "TupleFilesystemStoreBackend",
             "base_directory": str(docs_dir(reports_dir)),
@@ -456,9 +473,19 @@ def _context(reports_dir: Path):
     sites = context.list_data_docs_sites()
     if "local_site" in sites:
         context.delete_data_docs_site("local_site")  # one site only, at the documented path
-    if DOCS_SITE not in sites:
+    if DOCS_SITE in sites and sites[DOCS_SITE] != site:
+        context.delete_data_docs_site(DOCS_SITE)  # written by an older clientbase: update it
+    if sites.get(DOCS_SITE) != site:
         context.add_data_docs_site(site_name=DOCS_SITE, site_config=site)
     return context
+
+
+def keep_days() -> int:
+    value = os.environ.get(KEEP_DAYS_ENV, "").strip()
+    days = int(value) if value else DEFAULT_KEEP_DAYS
+    if days < 1:
+        raise ValueError(f"{KEEP_DAYS_ENV} must be at least 1 (days), got {value!r}")
+    return days
 
 
 def _get_or_add(getter, adder, name):
@@ -471,9 +498,10 @@ def _get_or_add(getter, adder, name):
 def _replace(factory, item):
     """Delete-then-add a suite, validation definition or checkpoint by name.
 
-    Much faster than add_or_update, which diffs every expectation against the stored ones.
+    Much faster than add_or_update, which diffs every expectation against the stored ones; and
+    deleting by name reads the one stored item, where listing the names first read them all.
     """
-    if item.name in {existing.name for existing in factory.all()}:
+    with contextlib.suppress(DataContextError):  # nothing stored under that name yet
         factory.delete(item.name)
     return factory.add(item)
 
@@ -527,6 +555,28 @@ class _Runner:
         )
         self.result_ids.extend(run.run_results)
         return [r for v in run.run_results.values() for r in v.results]
+
+    def prune(self, days: int, now: datetime | None = None) -> int:
+        """Delete the stored validation results of runs older than `days` days; their Data Docs
+        pages go at the next index build. Returns how many were deleted."""
+        cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
+        store = self.context.validation_results_store
+        removed = 0
+        for key in store.list_keys():
+            run_time = key.run_id.run_time
+            if run_time.tzinfo is None:
+                run_time = run_time.replace(tzinfo=UTC)
+            if run_time < cutoff:
+                store.remove_key(key)
+                removed += 1
+        if removed:
+            # GX deletes the result's file only: drop the run folders left empty, or every
+            # listing would still walk them
+            base = Path(store.store_backend.full_base_directory)
+            for folder in sorted(base.rglob("*"), key=lambda path: len(path.parts), reverse=True):
+                if folder.is_dir() and not any(folder.iterdir()):
+                    folder.rmdir()
+        return removed
 
     def build_docs(self) -> None:
         if self.result_ids:
@@ -653,6 +703,7 @@ def validate_system(
             }
             if record_metrics:
                 save_metrics(reports_dir, table, {load_key: measure(frame, table)})
+        outcome.pruned_results = runner.prune(keep_days())
         runner.build_docs()
     outcome.docs_index = str(docs_dir(reports_dir) / "index.html")
     _write_gate_results(reports_dir, outcome)
