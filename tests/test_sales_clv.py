@@ -7,7 +7,13 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from orchestration.assets.clv import DAYS_PER_UNIT, churn_risk, compute_clv
+from orchestration.assets.clv import (
+    DAYS_PER_UNIT,
+    churn_risk,
+    compute_clv,
+    purchase_summary,
+    transaction_summary,
+)
 from orchestration.cdnow import (
     CALIBRATION_END,
     PUBLISHED_BGNBD,
@@ -50,9 +56,9 @@ def _cdnow_transactions(master: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_compute_clv_refuses_data_too_thin_to_fit():
+    nothing = pd.DataFrame(columns=["customer_id", "ordered_date", "net_amount"])
     with pytest.raises(ValueError, match="no attributed purchases"):
-        compute_clv(pd.DataFrame(columns=["customer_id", "ordered_date", "net_amount"]),
-                    date(2026, 1, 1))  # fmt: skip
+        compute_clv(transaction_summary(nothing, date(2026, 1, 1)), date(2026, 1, 1))
     few = pd.DataFrame(
         {
             "customer_id": ["a", "a", "b"],
@@ -61,7 +67,7 @@ def test_compute_clv_refuses_data_too_thin_to_fit():
         }
     )
     with pytest.raises(ValueError, match="too few"):
-        compute_clv(few, date(2026, 1, 1))
+        compute_clv(transaction_summary(few, date(2026, 1, 1)), date(2026, 1, 1))
 
 
 def test_compute_clv_predictions_are_coherent():
@@ -70,7 +76,7 @@ def test_compute_clv_predictions_are_coherent():
     master = load_master()
     transactions = _cdnow_transactions(master)
     as_of = date(1998, 7, 1)
-    result = compute_clv(transactions, as_of)
+    result = compute_clv(transaction_summary(transactions, as_of), as_of)
     customers = result.customers.set_index("customer_id")
     assert len(customers) == 23_570
     assert customers["probability_alive"].between(0, 1).all()
@@ -98,7 +104,7 @@ def test_fitting_purchase_patterns_matches_fitting_every_customer():
     master = load_master()
     transactions = _cdnow_transactions(master)
     as_of = date(1998, 7, 1)
-    result = compute_clv(transactions, as_of)
+    result = compute_clv(transaction_summary(transactions, as_of), as_of)
 
     summary = summary_data_from_transaction_data(
         transactions.assign(ordered_date=pd.to_datetime(transactions["ordered_date"])),
@@ -131,3 +137,46 @@ def test_fitting_purchase_patterns_matches_fitting_every_customer():
         ),
         rel=1e-6,
     )
+
+
+def test_warehouse_summary_is_lifetimes_summary():
+    """purchase_summary (SQL, where the orders are) gives lifetimes'
+    summary_data_from_transaction_data row for row: CDNOW's purchases as fct_orders rows, with
+    several orders on some days, returns (negative amounts) and orders after the as-of date."""
+    import duckdb
+
+    master = load_master()
+    as_of = date(1997, 10, 1)
+    orders = pd.DataFrame(
+        {
+            "customer_id": master["customer_id"].astype(str),
+            "ordered_date": pd.to_datetime(master["date"]).dt.date,
+            "net_amount": master["dollar_value"].round(2),
+            "is_purchase": True,
+        }
+    )
+    # noise the summary must ignore: unattributed orders and non-purchases (cancellations)
+    noise = orders.head(50).assign(customer_id=None)
+    cancelled = orders.head(50).assign(is_purchase=False, net_amount=-1e6)
+    fct_orders = pd.concat([orders, noise, cancelled], ignore_index=True)
+    assert (orders["ordered_date"] >= as_of).any() and (orders["net_amount"] <= 0).any()
+    assert orders.duplicated(["customer_id", "ordered_date"]).any()
+
+    con = duckdb.connect()
+    con.register("fct_orders_frame", fct_orders)
+    con.execute(
+        "create table fct_orders as select customer_id, ordered_date, "
+        "cast(net_amount as decimal(18, 2)) as net_amount, is_purchase from fct_orders_frame"
+    )
+    ours = purchase_summary(con, as_of, orders="fct_orders")
+    reference = transaction_summary(
+        orders[["customer_id", "ordered_date", "net_amount"]], as_of
+    ).sort_index()
+    assert ours.index.tolist() == reference.index.tolist()
+    assert len(ours) == 23_570
+    for column in ("frequency", "recency", "T"):
+        assert ours[column].tolist() == reference[column].astype(float).tolist(), column
+    assert ours["monetary_value"].to_numpy() == pytest.approx(
+        reference["monetary_value"].to_numpy(), rel=1e-9, abs=1e-9
+    )
+    assert (ours["frequency"] > 0).sum() == 9_451  # customers with a repeat purchase
