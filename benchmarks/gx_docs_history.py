@@ -21,7 +21,6 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -109,12 +108,11 @@ def main() -> None:
         )
 
     reference = rows[0][1]
-    ratio: Callable[[float], str] = lambda seconds: f"{seconds / reference:.2f}x"  # noqa: E731
     print()
     print("| case | GX step | vs history as built | results stored after |")
     print("|---|---|---|---|")
     for name, seconds, left in rows:
-        print(f"| {name} | {seconds:.2f} s | {ratio(seconds)} | {left:,} |")
+        print(f"| {name} | {seconds:.2f} s | {seconds / reference:.2f}x | {left:,} |")
 
 
 if __name__ == "__main__":

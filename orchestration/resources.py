@@ -52,10 +52,11 @@ class ClientbaseDbtCliResource(DbtCliResource):
     Before each dbt command, DbtCliResource.cli runs `dbt --version` in a subprocess (~1.8 s) to
     tell dbt Core from the Fusion engine, and then builds a dbt Core adapter in this process,
     loading the project's macros (~4 s), which it uses only for `fetch_row_counts()` and
-    `fetch_column_metadata()` on the event stream. clientbase calls neither (row counts come
-    from its own checks), and its dbt is the dbt-core installed beside dagster-dbt. So: the
-    version is read from the installed package, and no adapter is built: the state dagster-dbt
-    already handles for Fusion (`adapter=None`: the stream's metadata fetchers return nothing).
+    `fetch_column_metadata()` on the event stream. clientbase calls neither, and its dbt is the
+    dbt-core installed beside dagster-dbt (a `dbt_executable` pointing at another dbt would
+    need the stock resource). So: the version is read from the installed package, and no
+    adapter is built: the state dagster-dbt already handles for Fusion (`adapter=None`: the
+    stream's metadata fetchers return nothing).
     Two dbt commands a night (parse, build) save ~12 s of the night's fixed cost.
 
     Both overrides replace private members of dagster-dbt 0.29 (pinned <0.30);

@@ -9,7 +9,8 @@ Every expectation carries a GX severity. `critical` ones form the blocking `gx_c
 (Dagster severity ERROR: downstream assets of the run do not materialise, and the publishing
 gate refuses to publish); `warning` ones form the non-blocking `gx_drift` check. The column lists,
 required columns, enums and formats come from the extraction schema registry, never re-typed.
-Data Docs HTML is rebuilt under `<reports>/gx/docs/` on every run.
+Data Docs HTML is rebuilt under `<reports>/gx/docs/` on every run; validation results older than
+CLIENTBASE_GX_KEEP_DAYS days are deleted with their pages.
 """
 
 import contextlib
