@@ -99,21 +99,13 @@ def test_fitting_purchase_patterns_matches_fitting_every_customer():
     customer count: the parameters and every customer's predictions must be those of lifetimes
     run on one row per customer."""
     from lifetimes import BetaGeoFitter
-    from lifetimes.utils import summary_data_from_transaction_data
 
     master = load_master()
-    transactions = _cdnow_transactions(master)
     as_of = date(1998, 7, 1)
-    result = compute_clv(transaction_summary(transactions, as_of), as_of)
+    # lifetimes' own summary (transaction_summary wraps summary_data_from_transaction_data)
+    summary = transaction_summary(_cdnow_transactions(master), as_of)
+    result = compute_clv(summary, as_of)
 
-    summary = summary_data_from_transaction_data(
-        transactions.assign(ordered_date=pd.to_datetime(transactions["ordered_date"])),
-        "customer_id",
-        "ordered_date",
-        monetary_value_col="net_amount",
-        observation_period_end=pd.Timestamp(as_of - timedelta(days=1)),
-        freq="D",
-    )
     weeks = summary.assign(
         recency=summary["recency"] / DAYS_PER_UNIT, T=summary["T"] / DAYS_PER_UNIT
     )
