@@ -204,3 +204,39 @@
             and counted.record_count = held.record_count
     )
 {%- endmacro %}
+
+
+{#- The held rows of int_identifiers_numbered to recompute: an identifier one of whose
+    observations was written since `since` (int_identifiers_unioned writes a record's rows
+    again, each with the stamp of its input, whenever the record's input changed: a new record,
+    a new version, a web cookie's or messaging address's new summary rows), or one whose
+    observations are fewer or more than the held record_count (a record that no longer carries
+    it, with no new row to announce it), or gone. A row that changed without a new stamp
+    changed its count, so the two cover every change (tests/test_incremental.py). -#}
+{% macro identifiers_numbered_stale_rows(since) -%}
+    -- an observation of it was written since
+    exists (
+        select 1
+        from {{ ref('int_identifiers_unioned') }} as observations
+        where
+            {{ clientbase.newer_than('observations._staged_at', since) }}
+            and observations.identifier_type = held.identifier_type
+            and observations.identifier_value = held.identifier_value
+    )
+    -- gone, or it lost an observation
+    or not exists (
+        select 1
+        from (
+            select
+                identifier_type,
+                identifier_value,
+                count(*) as record_count
+            from {{ ref('int_identifiers_unioned') }}
+            group by identifier_type, identifier_value
+        ) as counted
+        where
+            counted.identifier_type = held.identifier_type
+            and counted.identifier_value = held.identifier_value
+            and counted.record_count = held.record_count
+    )
+{%- endmacro %}
