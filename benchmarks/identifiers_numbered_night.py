@@ -105,22 +105,19 @@ def kept_by_identifier(con: duckdb.DuckDBPyConnection, since) -> tuple[float, in
     deleted = con.execute(
         f"""
         delete from {NUMBERED} as held
-        where exists (
-            select 1 from {OBSERVATIONS} as observations
-            where observations._staged_at > ?
-                and observations.identifier_type = held.identifier_type
-                and observations.identifier_value = held.identifier_value
-        )
-        or not exists (
+        where not exists (
             select 1
             from (
-                select identifier_type, identifier_value, count(*) as record_count
+                select
+                    identifier_type, identifier_value, count(*) as record_count,
+                    max(_staged_at) as newest_stamp
                 from {OBSERVATIONS}
                 group by identifier_type, identifier_value
             ) as counted
             where counted.identifier_type = held.identifier_type
                 and counted.identifier_value = held.identifier_value
                 and counted.record_count = held.record_count
+                and not counted.newest_stamp > ?
         )
         """,
         [since],

@@ -212,25 +212,18 @@
     a new version, a web cookie's or messaging address's new summary rows), or one whose
     observations are fewer or more than the held record_count (a record that no longer carries
     it, with no new row to announce it), or gone. A row that changed without a new stamp
-    changed its count, so the two cover every change (tests/test_incremental.py). -#}
+    changed its count, so the two cover every change (tests/test_incremental.py). Both come
+    from one grouping of the observations: a held row is kept only beside an identical count
+    and no observation newer than `since`. -#}
 {% macro identifiers_numbered_stale_rows(since) -%}
-    -- an observation of it was written since
-    exists (
-        select 1
-        from {{ ref('int_identifiers_unioned') }} as observations
-        where
-            {{ clientbase.newer_than('observations._staged_at', since) }}
-            and observations.identifier_type = held.identifier_type
-            and observations.identifier_value = held.identifier_value
-    )
-    -- gone, or it lost an observation
-    or not exists (
+    not exists (
         select 1
         from (
             select
                 identifier_type,
                 identifier_value,
-                count(*) as record_count
+                count(*) as record_count,
+                max(_staged_at) as newest_stamp
             from {{ ref('int_identifiers_unioned') }}
             group by identifier_type, identifier_value
         ) as counted
@@ -238,5 +231,6 @@
             counted.identifier_type = held.identifier_type
             and counted.identifier_value = held.identifier_value
             and counted.record_count = held.record_count
+            and not {{ clientbase.newer_than('counted.newest_stamp', since) }}
     )
 {%- endmacro %}
