@@ -44,13 +44,27 @@ sys.path.insert(0, str(REPO_DIR))
 
 
 class Measured:
-    """Wall time, peak resident memory of the whole process tree, exit code and output."""
+    """Wall time, peak resident memory of the whole process tree, exit code, output, and the
+    machine's CPU busy share over the run (all cores; nothing else should be running)."""
 
-    def __init__(self, seconds: float, peak_rss: int, returncode: int, output: str) -> None:
+    def __init__(self, seconds: float, peak_rss: int, returncode: int, output: str,
+                 cpu_busy: float | None = None) -> None:
         self.seconds = seconds
         self.peak_rss = peak_rss
         self.returncode = returncode
         self.output = output
+        self.cpu_busy = cpu_busy
+
+
+def cpu_busy_share(before, after) -> float | None:
+    """Share of the machine's CPU time that was busy between two psutil.cpu_times() readings:
+    near 1.0 means every core worked the whole time, so running steps side by side cannot make
+    a build faster; only doing less work can."""
+    total = sum(after) - sum(before)
+    if total <= 0:
+        return None
+    idle = (after.idle - before.idle) + (getattr(after, "iowait", 0) - getattr(before, "iowait", 0))
+    return 1 - idle / total
 
 
 def run_measured(
@@ -63,6 +77,7 @@ def run_measured(
     log.parent.mkdir(parents=True, exist_ok=True)
     peak = 0
     started = time.perf_counter()
+    cpu_before = psutil.cpu_times()
     with log.open("w") as out:
         proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
                                 cwd=REPO_DIR)
@@ -93,7 +108,8 @@ def run_measured(
             returncode = -9
         stop.set()
         sampler.join()
-    return Measured(time.perf_counter() - started, peak, returncode, log.read_text())
+    return Measured(time.perf_counter() - started, peak, returncode, log.read_text(),
+                    cpu_busy_share(cpu_before, psutil.cpu_times()))
 
 
 class Report:
@@ -280,6 +296,13 @@ def dagster_steps(report: Report, section: str, measured: Measured, count: int =
                    measured.seconds, float(seconds) / measured.seconds)
 
 
+def cpu_busy(report: Report, section: str, measured: Measured) -> None:
+    if measured.cpu_busy is not None:
+        cores = os.cpu_count() or 1
+        report.add(section, f"  CPU busy, all {cores} cores", measured.cpu_busy * 100, "%",
+                   "CPU-seconds available", measured.seconds * cores, measured.cpu_busy)
+
+
 def holdback_days(days: list[str], landing: Path) -> int:
     """Number of final days that hold about 1% of the rows (at least one day)."""
     return max(1, round(len(days) * 0.01))
@@ -309,6 +332,7 @@ def section_full(report: Report, ws: Workspace, build_days: list[str]) -> Measur
     report.add("full", "full build: peak memory (process tree)", measured.peak_rss / GIB, "GiB",
                "landing size (GiB)", landing_bytes / GIB, measured.peak_rss / landing_bytes,
                "fits 24 GiB", measured.peak_rss < 20 * GIB)
+    cpu_busy(report, "full", measured)
     match = re.search(r"history .*? in (\d+)s", measured.output)
     if match:
         report.add("full", "  of which: history extraction (outside Dagster)",
@@ -356,6 +380,7 @@ def section_night(report: Report, ws: Workspace, night_days: list[str], all_file
     report.add("night", "incremental night: peak memory", measured.peak_rss / GIB, "GiB",
                "full build", full.peak_rss / GIB if full else None,
                measured.peak_rss / full.peak_rss if full and full.peak_rss else None)
+    cpu_busy(report, "night", measured)
     run_results = ws.latest_run_results()
     if run_results:
         slow = slowest_models(run_results)
