@@ -9,7 +9,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration import locks
 from orchestration.config import get_settings
-from orchestration.project import dbt_build_vars, dbt_project
+from orchestration.project import as_of_environment, dbt_build_vars, dbt_project
 from orchestration.translator import ClientbaseTranslator
 
 AS_OF_DATE_TAG = "clientbase/as_of_date"
@@ -37,7 +37,8 @@ class DbtBuildConfig(dg.Config):
 
 
 def as_of_date_for_run(config_value: str | None, tags: dict[str, str]) -> str | None:
-    """The business date passed to dbt as the `as_of_date` var: explicit run config first, then
+    """The business date dbt computes the marts as of (CLIENTBASE_AS_OF_DATE, see
+    project.as_of_environment): explicit run config first, then
     the run tag, then the day after the extracted partition (a nightly run loads yesterday's
     files and computes the marts as of today). None lets dbt default to today."""
     explicit = config_value or tags.get(AS_OF_DATE_TAG)
@@ -64,9 +65,10 @@ def clientbase_dbt_assets(
     as_of = as_of_date_for_run(config.as_of_date, dict(context.run.tags))
     if as_of:
         context.log.info(f"dbt build as of {as_of}")
-    dbt_vars = dbt_build_vars(json.loads(config.vars_json) if config.vars_json else None, as_of)
+    dbt_vars = dbt_build_vars(json.loads(config.vars_json) if config.vars_json else None)
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
-    # dbt reads the raw zone and rewrites the warehouse: no erasure in between (locks.py)
-    with locks.build_step(get_settings().data_dir, "dbt build"):
+    # dbt reads the raw zone and rewrites the warehouse: no erasure in between (locks.py).
+    # The dbt process starts inside dbt.cli() and takes the as-of date from its environment.
+    with locks.build_step(get_settings().data_dir, "dbt build"), as_of_environment(as_of):
         yield from dbt.cli(args, context=context).stream()

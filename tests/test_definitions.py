@@ -195,3 +195,48 @@ def test_as_of_date_passed_to_dbt(dbt_manifest, config, tags, expected):
     from orchestration.dbt_assets import as_of_date_for_run
 
     assert as_of_date_for_run(config, tags) == expected
+
+
+def test_as_of_environment_sets_the_date_for_dbt_and_restores_the_environment(monkeypatch):
+    import os
+
+    from orchestration.project import AS_OF_ENV, as_of_environment
+
+    monkeypatch.setenv(AS_OF_ENV, "2026-01-01")
+    with as_of_environment("2026-11-01"):
+        assert os.environ[AS_OF_ENV] == "2026-11-01"
+    assert os.environ[AS_OF_ENV] == "2026-01-01"
+    with as_of_environment(None):  # nothing to pin: the environment stays as it is
+        assert os.environ[AS_OF_ENV] == "2026-01-01"
+    monkeypatch.delenv(AS_OF_ENV)
+    with as_of_environment("2026-11-02"):
+        assert os.environ[AS_OF_ENV] == "2026-11-02"
+    assert AS_OF_ENV not in os.environ
+
+
+def test_the_as_of_date_comes_from_the_var_else_the_environment(dbt_manifest, tmp_path):
+    """What the macro renders: var as_of_date first, then CLIENTBASE_AS_OF_DATE, else today; a
+    changed variable does not cost dbt a full re-parse (the nightly date is one, not a var)."""
+    import os
+    import subprocess
+
+    from orchestration.config import DBT_PROJECT_DIR, REPO_DIR
+    from orchestration.project import AS_OF_ENV
+
+    def rendered(env_value: str | None, dbt_vars: str | None = None) -> str:
+        env = {k: v for k, v in os.environ.items() if k != AS_OF_ENV}
+        env.update(CLIENTBASE_DATA_DIR=str(tmp_path), DBT_TARGET_PATH=str(tmp_path / "target"))
+        if env_value is not None:
+            env[AS_OF_ENV] = env_value
+        command = ["dbt", "compile", "--quiet", "--profiles-dir", str(REPO_DIR),
+                   "--inline", "select {{ as_of_date() }} as d"]
+        if dbt_vars:
+            command += ["--vars", dbt_vars]
+        done = subprocess.run(command, cwd=DBT_PROJECT_DIR, env=env, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return " ".join(done.stdout.split())
+
+    assert "cast('2026-11-01' as date)" in rendered("2026-11-01")
+    assert "cast('2026-05-31' as date)" in rendered("2026-11-01", "{as_of_date: '2026-05-31'}")
+    assert "current_date" in rendered(None)
