@@ -70,7 +70,7 @@ def run_build(
 
     from orchestration.extraction.__main__ import extract_all
     from orchestration.extraction.loader import every_day
-    from orchestration.project import as_of_environment, dbt_build_vars, prepare_manifest
+    from orchestration.project import as_of_environment, prepare_manifest
 
     settings = get_settings()
     last = date.fromisoformat(last_day)
@@ -87,10 +87,10 @@ def run_build(
         )
 
     # The dbt assets read the manifest when their module is imported: parse first, with the
-    # vars the dbt build will pass.
+    # vars and the as-of date the dbt build will have.
     as_of = (date.fromisoformat(as_of) if as_of else last + timedelta(days=1)).isoformat()
     with as_of_environment(as_of):
-        prepare_manifest(dbt_build_vars(dbt_vars))
+        prepare_manifest(dbt_vars)
 
     from orchestration.dbt_assets import AS_OF_DATE_TAG
     from orchestration.definitions import defs

@@ -9,7 +9,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration import locks
 from orchestration.config import get_settings
-from orchestration.project import as_of_environment, dbt_build_vars, dbt_project
+from orchestration.project import as_of_environment, dbt_project
 from orchestration.translator import ClientbaseTranslator
 
 AS_OF_DATE_TAG = "clientbase/as_of_date"
@@ -65,9 +65,10 @@ def clientbase_dbt_assets(
     as_of = as_of_date_for_run(config.as_of_date, dict(context.run.tags))
     if as_of:
         context.log.info(f"dbt build as of {as_of}")
-    dbt_vars = dbt_build_vars(json.loads(config.vars_json) if config.vars_json else None)
-    if dbt_vars:
-        args += ["--vars", json.dumps(dbt_vars)]
+    # the run's own vars, as the CLI parsed with them (any difference costs a full re-parse)
+    run_vars = json.loads(config.vars_json) if config.vars_json else None
+    if run_vars:
+        args += ["--vars", json.dumps(run_vars)]
     # dbt reads the raw zone and rewrites the warehouse: no erasure in between (locks.py).
     # The dbt process starts inside dbt.cli() and takes the as-of date from its environment.
     with locks.build_step(get_settings().data_dir, "dbt build"), as_of_environment(as_of):

@@ -60,13 +60,6 @@ def prepare_manifest(dbt_vars: dict | None = None) -> Path:
     return dbt_project.manifest_path
 
 
-def dbt_build_vars(run_vars: dict | None) -> dict:
-    """The vars a dbt build passes: the run's own. The dbt assets build with them and the CLI
-    parses with them first (prepare_manifest): built in one place, because any difference costs
-    the build a full re-parse."""
-    return dict(run_vars or {})
-
-
 @contextmanager
 def as_of_environment(as_of: str | None):
     """The as-of date for the dbt commands started inside (macros/sales/as_of_date.sql reads

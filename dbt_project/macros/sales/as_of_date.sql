@@ -12,7 +12,7 @@
 {% macro as_of_date() -%}
     {%- set value = var('as_of_date', none) -%}
     {%- if value is none -%}
-        {%- set value = env_var('CLIENTBASE_AS_OF_DATE', '') or none -%}
+        {%- set value = env_var('CLIENTBASE_AS_OF_DATE', '') -%}
     {%- endif -%}
     {%- if value is none or value | string | trim in ('', 'None', 'null', 'today') -%}
         {#- both engines run with session time zone UTC (profiles.yml) -#}
