@@ -555,6 +555,7 @@ def test_records_follow_their_identifiers_to_another_customer(
 ORDERS = "int_orders_unioned"
 CONSENTS = "int_customer_consents_latest"
 IDENTIFIERS = "int_identifiers_numbered"
+ORDER_SUMMARIES = "int_customer_orders_summarised"
 # Intermediate models kept by key like the dimensions: a pre-hook deletes the rows whose inputs
 # changed since the newest stamp held and the body computes every key without a row. Compared
 # by key, without the run stamps and the integer keys each warehouse assigns in its own order.
@@ -562,6 +563,7 @@ KEPT_BY_KEY = {
     ORDERS: "order_id",  # macros/sales/orders_incremental.sql
     CONSENTS: "customer_channel_id",  # macros/hygiene/consents_incremental.sql
     IDENTIFIERS: "identifier",  # macros/identity/dimensions_incremental.sql
+    ORDER_SUMMARIES: "customer_id",  # macros/sales/customer_orders_incremental.sql
 }
 KEY_KEPT_SKIPPED = {"_staged_at", "identifier_key"}
 CONSENT_HISTORY = "customer_consent_history"  # a mart, kept by customer like CONSENTS
@@ -608,6 +610,51 @@ def test_intermediate_models_kept_by_key(warehouses: dict, model: str) -> None:
     con = _connect(warehouses)
     _assert_intermediate_equal(con, model, KEY_KEPT_SKIPPED, key=KEPT_BY_KEY[model])
     _assert_rows_kept(con, f"intermediate.{model}")
+
+
+def test_a_customer_that_lost_an_order_is_recomputed(
+    warehouses: dict, shared_s_landing: Path, tmp_path: Path
+) -> None:
+    # an order gone from the facts (erased, or re-attributed to a customer this test leaves
+    # out) leaves no stamped row behind: the customer's summary must go by its counts
+    root = _nightly_copy(warehouses, tmp_path / "lost_order")
+    warehouse = root / "data" / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        customer_id, orders, lines, order_id = con.execute(
+            f"select s.customer_id, s.orders, s.order_line_count, max(o.order_id) "
+            f"from intermediate.{ORDER_SUMMARIES} as s "
+            "inner join marts.fct_orders as o on o.customer_id = s.customer_id "
+            "where s.orders >= 2 and s.order_line_count >= 2 "
+            "and o.order_id in (select order_id from marts.fct_order_lines) "
+            "group by all order by s.customer_id limit 1"
+        ).fetchone()
+        lost_lines = con.execute(
+            "select count(*) from marts.fct_order_lines where order_id = ?", [order_id]
+        ).fetchone()[0]
+        con.execute("delete from marts.fct_order_lines where order_id = ?", [order_id])
+        con.execute("delete from marts.fct_orders where order_id = ?", [order_id])
+        others = con.execute(
+            f"select count(*) from intermediate.{ORDER_SUMMARIES} where customer_id != ?",
+            [customer_id],
+        ).fetchone()[0]
+    _run_models(root, shared_s_landing, tmp_path, ORDER_SUMMARIES)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute(
+            f"select orders, order_line_count from intermediate.{ORDER_SUMMARIES} "
+            "where customer_id = ?",
+            [customer_id],
+        ).fetchone() == (orders - 1, lines - lost_lines)
+        # nothing else had changed: the run recomputed that customer alone, kept the others
+        recomputed = con.execute(
+            f"select list(customer_id) from intermediate.{ORDER_SUMMARIES} "
+            f"where _staged_at = (select max(_staged_at) from intermediate.{ORDER_SUMMARIES})"
+        ).fetchone()[0]
+        assert recomputed == [customer_id]
+        assert others == con.execute(
+            f"select count(*) from intermediate.{ORDER_SUMMARIES} where customer_id != ?",
+            [customer_id],
+        ).fetchone()[0]
+    _assert_equals_a_rebuild(warehouse, shared_s_landing, tmp_path, ORDER_SUMMARIES, "customer_id")
 
 
 def _assert_equals_a_rebuild(
