@@ -14,7 +14,7 @@
     {%- if value is none -%}
         {%- set value = env_var('CLIENTBASE_AS_OF_DATE', '') -%}
     {%- endif -%}
-    {%- if value is none or value | string | trim in ('', 'None', 'null', 'today') -%}
+    {%- if value | string | trim in ('', 'None', 'null', 'today') -%}
         {#- both engines run with session time zone UTC (profiles.yml) -#}
         current_date
     {%- else -%}

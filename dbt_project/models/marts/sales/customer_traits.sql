@@ -70,11 +70,11 @@ lead_sources as (
 final as (
     select
         order_summaries.customer_id,
-        cast(order_summaries.orders as integer) as orders,
-        cast(order_summaries.purchase_orders as integer) as purchase_orders,
-        cast(order_summaries.cancelled_orders as integer) as cancelled_orders,
-        cast(order_summaries.returned_orders as integer) as returned_orders,
-        cast(order_summaries.purchase_days as integer) as purchase_days,
+        order_summaries.orders,
+        order_summaries.purchase_orders,
+        order_summaries.cancelled_orders,
+        order_summaries.returned_orders,
+        order_summaries.purchase_days,
         cast(order_summaries.revenue as decimal(18, 2)) as revenue,
         -- exact and equal on DuckDB and Spark (DuckDB alone would divide in double);
         -- null without purchases
