@@ -18,13 +18,6 @@ observations as (
     select * from {{ ref('int_identifiers_unioned') }}
 ),
 
-identifiers as (
-    select distinct
-        identifier_type,
-        identifier_value
-    from observations
-),
-
 {% if is_incremental() %}
     known as (
         select
@@ -39,17 +32,23 @@ identifiers as (
     ),
 {% endif %}
 
+-- the observations of identifiers without a key, made distinct: registered ones are dropped
+-- first, so the distinct groups tonight's few new identifiers instead of every observation
+-- (size L: 23M observations, 5.3M identifiers; 2.9 -> 2.1 s alone)
 new_identifiers as (
-    select
-        identifiers.identifier_type,
-        identifiers.identifier_value
-    from identifiers
+    select distinct
+        observations.identifier_type,
+        observations.identifier_value
+    from observations
     {% if is_incremental() %}
-        left join known
-            on
-                identifiers.identifier_type = known.identifier_type
-                and identifiers.identifier_value = known.identifier_value
-        where known.identifier_type is null
+        where
+            not exists (
+                select 1
+                from known
+                where
+                    known.identifier_type = observations.identifier_type
+                    and known.identifier_value = observations.identifier_value
+            )
     {% endif %}
 ),
 
