@@ -145,7 +145,7 @@ linkable as (
 
 -- distinct links between identifiers: the observed edges repeat per record (size L: 21.6M
 -- edge records, 6.6M pairs), so they are made distinct once, each pair written lower key first
--- whatever way the edge model orders it
+-- whatever way the edge model orders it (it never pairs an identifier with itself)
 pairs as (
     select distinct
         least(identifier_key_a, identifier_key_b) as key_low,
