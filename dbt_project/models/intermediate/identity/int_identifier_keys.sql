@@ -34,7 +34,7 @@ observations as (
 
 -- the observations of identifiers without a key, made distinct: registered ones are dropped
 -- first, so the distinct groups tonight's few new identifiers instead of every observation
--- (size L: 23M observations, 5.3M identifiers; 2.9 -> 2.1 s alone)
+-- (size L: 23M observations, 5.3M identifiers; 2.9 -> 2.0 s alone, benchmarks/README.md)
 new_identifiers as (
     select distinct
         observations.identifier_type,

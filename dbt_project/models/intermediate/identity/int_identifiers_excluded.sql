@@ -157,7 +157,7 @@ pairs as (
 -- both directions of every pair between two linkable identifiers: the two halves cannot
 -- overlap (key_low < key_high), so a plain union all holds each (identifier, neighbour) once.
 -- One distinct over the edges instead of one per direction and a third for their union: size
--- L's night 9.0 -> 6.2 s alone, same rows (benchmarks/README.md, session 43)
+-- L's night 8.6 -> 6.3 s alone, same rows (benchmarks/README.md, session 43)
 pairs_linkable as (
     select
         pairs.key_low,
