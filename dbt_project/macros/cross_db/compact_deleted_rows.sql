@@ -19,10 +19,10 @@
     its stored rows, deletes and re-inserts one of its rows in a transaction (the table's rows
     are unchanged), and checkpoints once more with vacuuming allowed: the tables so touched are
     the ones compacted, as far as their row groups merge (tests/test_compaction.py: 74% of the
-    deleted rows of a table of nine row groups with 40% deleted). At 9% a night that is about every fourth night; until then a table's
-    scans skip up to that share of deleted rows. Tables with a key constraint are left out
-    (DuckDB refuses to delete and re-insert a key in one transaction): only
-    audit.data_test_passes, a few hundred rows.
+    deleted rows of a table of nine row groups with 40% deleted). At 9% a night that is about
+    every fourth night; until then a table's scans skip up to that share of deleted rows.
+    Tables with a key constraint are left out (DuckDB refuses to delete and re-insert a key in
+    one transaction): only audit.data_test_passes, a few hundred rows.
 -#}
 {% macro compact_deleted_rows() -%}
     {%- if execute and target.type == 'duckdb' -%}
@@ -34,13 +34,23 @@
             "select schema_name, table_name, estimated_size from duckdb_tables()"
             ~ " where database_name = current_database() and not temporary"
             ~ " and estimated_size > 0 and not has_primary_key and index_count = 0") -%}
-        {%- set to_compact = [] -%}
+        {%- set relations = [] -%}
+        {%- set counts = [] -%}
         {%- for row in tables.rows -%}
-            {%- set relation = '"' ~ row[0] ~ '"."' ~ row[1] ~ '"' -%}
-            {%- set live = run_query('select count(*) from ' ~ relation).columns[0].values()[0] -%}
-            {%- set deleted_share = 1 - live / row[2] -%}
+            {%- set relation = adapter.quote(row[0]) ~ '.' ~ adapter.quote(row[1]) -%}
+            {%- do relations.append(relation) -%}
+            {%- do counts.append(
+                'select ' ~ loop.index0 ~ ' as position, count(*) as live from ' ~ relation) -%}
+        {%- endfor -%}
+        {#- every table's live rows in one query -#}
+        {%- set live_rows = run_query(counts | join(' union all ')).rows if counts else [] -%}
+        {%- set to_compact = [] -%}
+        {%- for position, live in live_rows -%}
+            {%- set stored = tables.rows[position | int][2] -%}
+            {%- set deleted_share = 1 - live / stored -%}
             {%- if deleted_share >= threshold and live > 0 -%}
-                {%- do to_compact.append((relation, row[2] - live, deleted_share)) -%}
+                {%- do to_compact.append(
+                    (relations[position | int], stored - live, deleted_share)) -%}
             {%- endif -%}
         {%- endfor -%}
         {%- if to_compact -%}
