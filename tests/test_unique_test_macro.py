@@ -105,3 +105,21 @@ def test_windowed_finds_every_duplicate_with_a_new_row(con, stamped) -> None:
 def test_windowed_passes_when_the_new_rows_repeat_nothing(con, stamped) -> None:
     sql = _render(OURS, "duckdb__test_unique", stamped, "key_id", window="_staged_at > 2")
     assert con.execute(sql).fetchall() == []
+
+
+def test_every_value_repeated_matches_dbts(con) -> None:
+    """Runs of equal hashes longer than two, side by side in hash order: each value reported
+    once, with its count (the sort-based first pass sees a value's hash repeated n - 1 times)."""
+    repeated = (
+        "(select md5(cast(i % 1000 as varchar)) as key_id "
+        "from range(5000 + 3) as t(i))"
+    )
+    ours = con.execute(
+        _render(OURS, "duckdb__test_unique", repeated, "key_id") + " order by 1"
+    ).fetchall()
+    dbts = con.execute(
+        _render(DBTS, "default__test_unique", repeated, "key_id") + " order by 1"
+    ).fetchall()
+    assert len(ours) == 1000
+    assert {count for _, count in ours} == {5, 6}
+    assert ours == dbts
